@@ -1,0 +1,29 @@
+// Distances between queries' packed codes and many keys' codes (§2.4), per query head or as the
+// minimum over a GQA group (§2.6). Integer results: every backend agrees bit for bit.
+#pragma once
+#include <cstdint>
+#include <span>
+
+#include "adamas/method.h"
+
+namespace adamas {
+
+// Codes of one KV head: `tokens` rows of `words` 16-bit words (d / 8 words per row), row-major.
+struct CodeRows {
+    const uint16_t* data;
+    int64_t tokens;
+    int words;
+    const uint16_t* row(int64_t t) const { return data + t * words; }
+};
+
+// Distance of two packed rows of `words` words.
+int code_distance(const uint16_t* a, const uint16_t* b, int words, Metric metric);
+
+// `queries` holds `count` rows of keys.words words. per_head: out[q * out_stride + t] for each query q;
+// shared: out[t] = min over the queries. Fast path and reference share this contract.
+void group_distances_reference(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
+                               uint16_t* out, int64_t out_stride);
+void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
+                     uint16_t* out, int64_t out_stride);
+
+}  // namespace adamas

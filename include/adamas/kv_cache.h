@@ -1,0 +1,75 @@
+// The KV cache of one layer: K and V rows (f32/f16/bf16) per sequence and KV head, with the 2-bit key
+// codes (and Quest page min/max) written as keys arrive, so any policy can run at any step.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "adamas/dtype.h"
+
+namespace adamas {
+
+struct KvCacheShape {
+    int kv_heads = 0;
+    int head_dim = 0;          // 32, 64, 128 or 256
+    DType dtype = DType::f16;  // storage of K and V
+    int64_t capacity = 0;      // tokens per sequence
+    int sequences = 1;
+    int page_size = 16;        // Quest pages; 0 keeps no page metadata
+};
+
+// One KV head of one sequence; rows are contiguous.
+struct KvHeadView {
+    const void* k = nullptr;         // tokens × head_dim elements of dtype
+    const void* v = nullptr;
+    const uint16_t* codes = nullptr; // tokens × head_dim/8 words
+    const float* page_min = nullptr; // ceil(tokens / page_size) × head_dim, or null
+    const float* page_max = nullptr;
+    float tau = 0.0f;                // threshold the codes were made with
+};
+
+// One sequence of one layer as a decode step sees it.
+struct KvSequenceView {
+    int head_dim = 0;
+    DType dtype = DType::f16;
+    int64_t tokens = 0;              // n: cached tokens, the current one (n-1) included
+    int page_size = 0;
+    std::span<const KvHeadView> heads;
+    int kv_heads() const { return int(heads.size()); }
+};
+
+// Tokens to append: element (t, h, i) of K is k[t * token_stride + h * head_stride + i], same for V.
+// Keys are post-RoPE. The common layouts are [tokens][heads][d] and [heads][tokens][d].
+struct KvTokens {
+    const float* k = nullptr;
+    const float* v = nullptr;
+    int64_t tokens = 0;
+    int64_t token_stride = 0;
+    int64_t head_stride = 0;
+};
+
+class KvCache {
+public:
+    // `tau` holds one threshold per KV head (size kv_heads) or one for all (size 1).
+    KvCache(const KvCacheShape& shape, std::span<const float> tau);
+    ~KvCache();
+    KvCache(KvCache&&) noexcept;
+    KvCache& operator=(KvCache&&) noexcept;
+
+    const KvCacheShape& shape() const { return shape_; }
+    int64_t length(int sequence) const;
+    // Appends tokens to a sequence: converts K/V to the storage type and writes codes and page
+    // statistics. Throws Error on capacity overflow, leaving the sequence unchanged.
+    void append(int sequence, const KvTokens& tokens);
+    void clear(int sequence);
+    KvSequenceView view(int sequence) const;
+
+private:
+    struct Sequence;
+    KvCacheShape shape_;
+    std::vector<float> tau_;
+    std::vector<std::unique_ptr<Sequence>> sequences_;
+};
+
+}  // namespace adamas

@@ -1,0 +1,60 @@
+// Selection policies behind one interface: dense, adamas, oracle, quest, streaming (§2). A policy
+// chooses, for one decode step of one sequence, the tokens each query head attends to.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "adamas/kv_cache.h"
+#include "adamas/method.h"
+#include "adamas/select.h"
+
+namespace adamas {
+
+// What a step attends to. Rows are query heads (per-head mode) or KV heads (shared mode, one set per
+// group); with all_tokens set no index lists are kept and every row covers [0, n).
+struct Selection {
+    bool all_tokens = false;
+    bool per_kv_head = false;   // rows are KV heads
+    int rows = 0;
+    int64_t row_capacity = 0;   // stride of `indices`
+    std::vector<int32_t> indices;
+    std::vector<int64_t> counts;
+
+    std::span<const int32_t> row(int r) const {
+        return {indices.data() + r * row_capacity, size_t(counts[r])};
+    }
+};
+
+// The inputs of one step: queries [q_heads][d] (post-RoPE) and the sequence's cache.
+struct StepInputs {
+    const float* q = nullptr;
+    int q_heads = 0;
+    KvSequenceView kv;
+    int group() const { return q_heads / kv.kv_heads(); }
+};
+
+// A policy runs in two parallel phases so the driver can spread them over threads and time them:
+// estimate (work items over heads × token chunks, bandwidth-bound) then select (one item per row).
+class SelectionPolicy {
+public:
+    virtual ~SelectionPolicy() = default;
+    const PolicyConfig& config() const { return config_; }
+
+    // Sizes buffers for this step (and `threads` concurrent callers) and returns the number of
+    // estimate work items. Runs on one thread.
+    virtual int64_t prepare(const StepInputs& step, Selection& selection, int threads) = 0;
+    // Both may run concurrently for different items/rows; `thread` < threads indexes scratch.
+    virtual void estimate(const StepInputs& step, int64_t item, int thread) {}
+    virtual void select(const StepInputs& step, int row, int thread, Selection& selection) = 0;
+
+protected:
+    explicit SelectionPolicy(const PolicyConfig& config) : config_(config) {}
+    PolicyConfig config_;
+};
+
+// Throws Error if the config is invalid.
+std::unique_ptr<SelectionPolicy> make_policy(const PolicyConfig& config);
+
+}  // namespace adamas

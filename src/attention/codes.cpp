@@ -1,0 +1,41 @@
+// Scalar reference bucketizer/packer and the rotate-then-encode entry point.
+#include "adamas/codes.h"
+
+#include "adamas/error.h"
+#include "adamas/hadamard.h"
+#include "adamas/method.h"
+#include "cpu/kernels.h"
+
+namespace adamas {
+
+namespace {
+void check_sizes(size_t d, size_t words) {
+    check_head_dim(int64_t(d), "codes");
+    ADAMAS_ASSERT(words == d / 8);
+}
+}  // namespace
+
+void encode_codes_reference(std::span<const float> rotated, float tau, std::span<uint16_t> out) {
+    check_sizes(rotated.size(), out.size());
+    for (auto& w : out) w = 0;
+    for (size_t i = 0; i < rotated.size(); ++i) {
+        const float x = rotated[i];
+        const int code = int(x > -tau) + int(x > 0.0f) + int(x > tau);
+        out[i / 8] = uint16_t(out[i / 8] | (code << (2 * (i % 8))));
+    }
+}
+
+void encode_codes(std::span<const float> rotated, float tau, std::span<uint16_t> out) {
+    check_sizes(rotated.size(), out.size());
+    cpu::encode_codes(rotated.data(), int(rotated.size()), tau, out.data());
+}
+
+void rotate_encode(std::span<const float> x, float tau, std::span<uint16_t> out) {
+    check_sizes(x.size(), out.size());
+    alignas(64) float rotated[256];
+    std::copy(x.begin(), x.end(), rotated);
+    cpu::hadamard(rotated, int(x.size()));
+    cpu::encode_codes(rotated, int(x.size()), tau, out.data());
+}
+
+}  // namespace adamas

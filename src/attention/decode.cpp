@@ -1,0 +1,144 @@
+// The decode-step driver: flattens every request's estimate items, selection rows and attention
+// chunks into three parallel loops over the pool, and merges split attention partials.
+#include "adamas/decode.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "adamas/error.h"
+#include "cpu/kernels.h"
+
+namespace adamas {
+
+namespace {
+
+constexpr int64_t kAttendChunk = 2048;  // tokens per attention item: enough items to balance threads
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Maps a flat item number to (request, item within it) through prefix sums.
+size_t owner_of(const std::vector<int64_t>& starts, int64_t item) {
+    return size_t(std::upper_bound(starts.begin(), starts.end(), item) - starts.begin() - 1);
+}
+
+}  // namespace
+
+DecodeAttention::DecodeAttention(const PolicyConfig& config, int q_heads, ThreadPool& pool)
+    : config_(config), q_heads_(q_heads), pool_(pool) {
+    config_.validate();
+    if (q_heads < 1) fail("decode: {} query heads (expected at least 1)", q_heads);
+}
+
+DecodeAttention::~DecodeAttention() = default;
+
+void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings* timings) {
+    while (slots_.size() < requests.size()) {
+        Slot slot;
+        slot.policy = make_policy(config_);
+        slot.selection = std::make_unique<Selection>();
+        slots_.push_back(std::move(slot));
+    }
+    const int threads = pool_.size();
+    std::vector<int64_t> estimate_starts, select_starts;
+    int64_t estimate_items = 0, select_rows = 0;
+    for (size_t r = 0; r < requests.size(); ++r) {
+        const DecodeRequest& req = requests[r];
+        const int kv_heads = req.kv.kv_heads();
+        if (kv_heads < 1 || q_heads_ % kv_heads != 0)
+            fail("decode: {} query heads are not a multiple of {} KV heads", q_heads_, kv_heads);
+        if (req.kv.tokens < 1) fail("decode: sequence {} has no cached tokens (the current token must be appended)", r);
+        Slot& slot = slots_[r];
+        slot.step = StepInputs{req.q, q_heads_, req.kv};
+        estimate_starts.push_back(estimate_items);
+        estimate_items += slot.policy->prepare(slot.step, *slot.selection, threads);
+        select_starts.push_back(select_rows);
+        select_rows += slot.selection->all_tokens ? 0 : slot.selection->rows;
+    }
+    auto start = std::chrono::steady_clock::now();
+    pool_.parallel_for(estimate_items, [&](int64_t item, int thread) {
+        const size_t r = owner_of(estimate_starts, item);
+        slots_[r].policy->estimate(slots_[r].step, item - estimate_starts[r], thread);
+    });
+    const double estimate_s = seconds_since(start);
+    start = std::chrono::steady_clock::now();
+    pool_.parallel_for(select_rows, [&](int64_t item, int thread) {
+        const size_t r = owner_of(select_starts, item);
+        slots_[r].policy->select(slots_[r].step, int(item - select_starts[r]), thread, *slots_[r].selection);
+    });
+    const double select_s = seconds_since(start);
+    start = std::chrono::steady_clock::now();
+    attend_all(requests);
+    if (timings) {
+        timings->estimate_s += estimate_s;
+        timings->select_s += select_s;
+        timings->attend_s += seconds_since(start);
+    }
+}
+
+void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
+    // Items: (request, row, chunk). A row is a query head, or a KV head with its whole group.
+    struct Item {
+        uint32_t request;
+        int32_t row;
+        int64_t begin, end;     // range within the row's token set
+        int64_t partial;        // first partial (one per query of the row)
+    };
+    std::vector<Item> items;
+    int64_t partial_count = 0;
+    int max_d = 0;
+    for (size_t r = 0; r < requests.size(); ++r) {
+        const Selection& sel = *slots_[r].selection;
+        const int queries = sel.per_kv_head ? q_heads_ / requests[r].kv.kv_heads() : 1;
+        max_d = std::max(max_d, requests[r].kv.head_dim);
+        for (int row = 0; row < sel.rows; ++row) {
+            const int64_t size = sel.counts[size_t(row)];
+            for (int64_t b = 0; b < std::max<int64_t>(size, 1); b += kAttendChunk) {
+                items.push_back({uint32_t(r), row, b, std::min(size, b + kAttendChunk), partial_count});
+                partial_count += queries;
+            }
+        }
+    }
+    partials_.resize(size_t(partial_count));
+    partial_acc_.resize(size_t(partial_count * max_d));
+    for (int64_t p = 0; p < partial_count; ++p) partials_[size_t(p)].acc = partial_acc_.data() + p * max_d;
+
+    pool_.parallel_for(int64_t(items.size()), [&](int64_t i, int) {
+        const Item& it = items[size_t(i)];
+        const DecodeRequest& req = requests[it.request];
+        const Selection& sel = *slots_[it.request].selection;
+        const int d = req.kv.head_dim, g = q_heads_ / req.kv.kv_heads();
+        const int kv_head = sel.per_kv_head ? it.row : it.row / g;
+        const int first_q = sel.per_kv_head ? it.row * g : it.row;
+        const int queries = sel.per_kv_head ? g : 1;
+        TokenSet tokens;
+        if (sel.all_tokens) {
+            tokens = TokenSet{nullptr, it.begin, it.end};
+        } else {
+            tokens = TokenSet{sel.indices.data() + it.row * sel.row_capacity + it.begin, 0, it.end - it.begin};
+        }
+        attend_partial(req.q + int64_t(first_q) * d, queries, req.kv.heads[size_t(kv_head)], req.kv.dtype, d, tokens,
+                       partials_.data() + it.partial);
+    });
+
+    // Merge: the items of one row are consecutive, so each row's chunks sit side by side.
+    size_t i = 0;
+    while (i < items.size()) {
+        size_t j = i;
+        while (j < items.size() && items[j].request == items[i].request && items[j].row == items[i].row) ++j;
+        const DecodeRequest& req = requests[items[i].request];
+        const Selection& sel = *slots_[items[i].request].selection;
+        const int d = req.kv.head_dim, g = q_heads_ / req.kv.kv_heads();
+        const int queries = sel.per_kv_head ? g : 1;
+        const int first_q = sel.per_kv_head ? items[i].row * g : items[i].row;
+        std::vector<AttentionPartial> parts(j - i);
+        for (int q = 0; q < queries; ++q) {
+            for (size_t c = i; c < j; ++c) parts[c - i] = partials_[size_t(items[c].partial + q)];
+            merge_partials(parts.data(), int(j - i), d, req.out + int64_t(first_q + q) * d);
+        }
+        i = j;
+    }
+}
+
+}  // namespace adamas

@@ -1,0 +1,46 @@
+// Scalar reference distances between packed code rows, and the dispatch to the vectorized kernel.
+#include "adamas/distance.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "adamas/error.h"
+#include "cpu/kernels.h"
+
+namespace adamas {
+
+int code_distance(const uint16_t* a, const uint16_t* b, int words, Metric metric) {
+    int total = 0;
+    for (int w = 0; w < words; ++w)
+        for (int i = 0; i < 8; ++i) {
+            const int ca = (a[w] >> (2 * i)) & 3, cb = (b[w] >> (2 * i)) & 3;
+            if (metric == Metric::l1) {
+                total += std::abs(ca - cb);
+            } else {
+                const int x = ca ^ cb;  // the authors' kernel: low bit costs 1, high bit costs 2
+                total += (x & 1) + 2 * (x >> 1);
+            }
+        }
+    return total;
+}
+
+void group_distances_reference(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
+                               uint16_t* out, int64_t out_stride) {
+    for (int64_t t = 0; t < keys.tokens; ++t) {
+        int best = max_distance(keys.words * 8) + 1;
+        for (int q = 0; q < count; ++q) {
+            const int dist = code_distance(queries + q * keys.words, keys.row(t), keys.words, metric);
+            if (mode == GqaMode::per_head) out[q * out_stride + t] = uint16_t(dist);
+            best = std::min(best, dist);
+        }
+        if (mode == GqaMode::shared) out[t] = uint16_t(best);
+    }
+}
+
+void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
+                     uint16_t* out, int64_t out_stride) {
+    ADAMAS_ASSERT(count >= 1 && keys.words >= 4 && keys.words % 4 == 0);
+    cpu::group_distances(queries, count, keys, metric, mode, out, out_stride);
+}
+
+}  // namespace adamas

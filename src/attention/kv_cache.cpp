@@ -1,0 +1,144 @@
+// Per-layer KV cache: contiguous K, V, code and page-statistic streams per (sequence, KV head), so
+// the estimate pass streams one head's codes and attention reads whole rows.
+#include "adamas/kv_cache.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+
+#include "adamas/codes.h"
+#include "adamas/error.h"
+#include "adamas/method.h"
+
+namespace adamas {
+
+namespace {
+
+// Large aligned block; pages the cache never reaches are never touched, so they cost no memory.
+struct AlignedFree {
+    void operator()(void* p) const { std::free(p); }
+};
+using Block = std::unique_ptr<uint8_t, AlignedFree>;
+
+Block allocate(size_t bytes, const char* what) {
+    const size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
+    void* p = std::aligned_alloc(64, rounded);
+    if (!p) fail("KV cache: cannot allocate {} bytes for {}", rounded, what);
+    return Block(static_cast<uint8_t*>(p));
+}
+
+}  // namespace
+
+struct KvCache::Sequence {
+    int64_t length = 0;
+    std::vector<Block> k, v, codes, page_min, page_max;
+    std::vector<KvHeadView> views;
+};
+
+KvCache::KvCache(const KvCacheShape& shape, std::span<const float> tau) : shape_(shape) {
+    check_head_dim(shape.head_dim, "KV cache");
+    if (shape.kv_heads < 1) fail("KV cache: {} KV heads (expected at least 1)", shape.kv_heads);
+    if (shape.capacity < 1 || shape.capacity > std::numeric_limits<int32_t>::max())
+        fail("KV cache: capacity {} tokens (expected 1 to 2^31-1)", shape.capacity);
+    if (shape.sequences < 1) fail("KV cache: {} sequences (expected at least 1)", shape.sequences);
+    if (shape.page_size < 0) fail("KV cache: page size {} is negative", shape.page_size);
+    if (tau.size() != 1 && tau.size() != size_t(shape.kv_heads))
+        fail("KV cache: {} thresholds for {} KV heads (expected 1 or one per KV head)", tau.size(), shape.kv_heads);
+    tau_.assign(size_t(shape.kv_heads), tau[0]);
+    if (tau.size() > 1) tau_.assign(tau.begin(), tau.end());
+
+    const size_t d = size_t(shape.head_dim), cap = size_t(shape.capacity);
+    const size_t row_bytes = d * size_t(dtype_size(shape.dtype));
+    const size_t pages = shape.page_size ? (cap + size_t(shape.page_size) - 1) / size_t(shape.page_size) : 0;
+    for (int s = 0; s < shape.sequences; ++s) {
+        auto seq = std::make_unique<Sequence>();
+        for (int h = 0; h < shape.kv_heads; ++h) {
+            seq->k.push_back(allocate(cap * row_bytes, "keys"));
+            seq->v.push_back(allocate(cap * row_bytes, "values"));
+            seq->codes.push_back(allocate(cap * d / 4, "key codes"));
+            if (pages) {
+                seq->page_min.push_back(allocate(pages * d * 4, "page minima"));
+                seq->page_max.push_back(allocate(pages * d * 4, "page maxima"));
+            }
+            KvHeadView view;
+            view.k = seq->k.back().get();
+            view.v = seq->v.back().get();
+            view.codes = reinterpret_cast<const uint16_t*>(seq->codes.back().get());
+            if (pages) {
+                view.page_min = reinterpret_cast<const float*>(seq->page_min.back().get());
+                view.page_max = reinterpret_cast<const float*>(seq->page_max.back().get());
+            }
+            view.tau = tau_[size_t(h)];
+            seq->views.push_back(view);
+        }
+        sequences_.push_back(std::move(seq));
+    }
+}
+
+KvCache::~KvCache() = default;
+KvCache::KvCache(KvCache&&) noexcept = default;
+KvCache& KvCache::operator=(KvCache&&) noexcept = default;
+
+int64_t KvCache::length(int sequence) const {
+    ADAMAS_ASSERT(sequence >= 0 && sequence < shape_.sequences);
+    return sequences_[size_t(sequence)]->length;
+}
+
+void KvCache::clear(int sequence) {
+    ADAMAS_ASSERT(sequence >= 0 && sequence < shape_.sequences);
+    sequences_[size_t(sequence)]->length = 0;
+}
+
+void KvCache::append(int sequence, const KvTokens& in) {
+    if (sequence < 0 || sequence >= shape_.sequences)
+        fail("KV cache: sequence {} does not exist (the cache holds {})", sequence, shape_.sequences);
+    Sequence& seq = *sequences_[size_t(sequence)];
+    if (in.tokens < 0 || in.tokens > shape_.capacity - seq.length)
+        fail("KV cache: sequence {} holds {} of {} tokens; cannot append {} more", sequence, seq.length,
+             shape_.capacity, in.tokens);
+    const int d = shape_.head_dim, words = code_words(d), page = shape_.page_size;
+    const int64_t row_bytes = int64_t(d) * dtype_size(shape_.dtype);
+    for (int h = 0; h < shape_.kv_heads; ++h) {
+        auto* k_out = seq.k[size_t(h)].get();
+        auto* v_out = seq.v[size_t(h)].get();
+        auto* codes = reinterpret_cast<uint16_t*>(seq.codes[size_t(h)].get());
+        for (int64_t i = 0; i < in.tokens; ++i) {
+            const int64_t t = seq.length + i;
+            const float* k = in.k + i * in.token_stride + h * in.head_stride;
+            const float* v = in.v + i * in.token_stride + h * in.head_stride;
+            store_row(k, d, shape_.dtype, k_out + t * row_bytes);
+            store_row(v, d, shape_.dtype, v_out + t * row_bytes);
+            rotate_encode({k, size_t(d)}, tau_[size_t(h)], {codes + t * words, size_t(words)});
+            if (page) {
+                // Quest bounds of the keys as stored, so page scores see what attention sees.
+                float* mn = reinterpret_cast<float*>(seq.page_min[size_t(h)].get()) + (t / page) * d;
+                float* mx = reinterpret_cast<float*>(seq.page_max[size_t(h)].get()) + (t / page) * d;
+                const uint8_t* stored = k_out + t * row_bytes;
+                for (int j = 0; j < d; ++j) {
+                    const float x = load_element(stored, shape_.dtype, j);
+                    if (t % page == 0) {
+                        mn[j] = mx[j] = x;
+                    } else {
+                        mn[j] = std::min(mn[j], x);
+                        mx[j] = std::max(mx[j], x);
+                    }
+                }
+            }
+        }
+    }
+    seq.length += in.tokens;
+}
+
+KvSequenceView KvCache::view(int sequence) const {
+    ADAMAS_ASSERT(sequence >= 0 && sequence < shape_.sequences);
+    const Sequence& seq = *sequences_[size_t(sequence)];
+    KvSequenceView v;
+    v.head_dim = shape_.head_dim;
+    v.dtype = shape_.dtype;
+    v.tokens = seq.length;
+    v.page_size = shape_.page_size;
+    v.heads = seq.views;
+    return v;
+}
+
+}  // namespace adamas

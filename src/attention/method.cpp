@@ -1,0 +1,88 @@
+// Names, parsing and validation of the method's options (metrics, GQA modes, policies, head dims).
+#include <fmt/format.h>
+
+#include "adamas/error.h"
+#include "adamas/method.h"
+#include "adamas/select.h"
+
+namespace adamas {
+
+std::string_view metric_name(Metric m) { return m == Metric::l1 ? "l1" : "xor"; }
+std::string_view gqa_name(GqaMode g) { return g == GqaMode::per_head ? "per-head" : "shared"; }
+
+std::string_view policy_name(PolicyKind p) {
+    switch (p) {
+        case PolicyKind::dense: return "dense";
+        case PolicyKind::adamas: return "adamas";
+        case PolicyKind::oracle: return "oracle";
+        case PolicyKind::quest: return "quest";
+        case PolicyKind::streaming: return "streaming";
+    }
+    return "?";
+}
+
+Metric parse_metric(std::string_view name) {
+    if (name == "l1") return Metric::l1;
+    if (name == "xor") return Metric::xor_weighted;
+    fail_usage("unknown metric '{}' (expected l1 or xor)", name);
+}
+
+GqaMode parse_gqa(std::string_view name) {
+    if (name == "per-head") return GqaMode::per_head;
+    if (name == "shared") return GqaMode::shared;
+    fail_usage("unknown GQA mode '{}' (expected per-head or shared)", name);
+}
+
+PolicyKind parse_policy(std::string_view name) {
+    for (auto p : {PolicyKind::dense, PolicyKind::adamas, PolicyKind::oracle, PolicyKind::quest,
+                   PolicyKind::streaming})
+        if (name == policy_name(p)) return p;
+    fail_usage("unknown policy '{}' (expected dense, adamas, oracle, quest or streaming)", name);
+}
+
+void check_head_dim(int64_t d, std::string_view what) {
+    if (d == 32 || d == 64 || d == 128 || d == 256) return;
+    if (d > 0 && (d & (d - 1)) == 0)
+        fail("{}: head dim {} is not supported (expected 32, 64, 128 or 256)", what, d);
+    fail("{}: head dim {} is not a power of two (expected 32, 64, 128 or 256)", what, d);
+}
+
+void PolicyConfig::validate() const {
+    if (budget < 1) fail_usage("budget {} must be at least 1", budget);
+    if (recent < 0) fail_usage("recent window {} must not be negative", recent);
+    if (page_size < 1) fail_usage("page size {} must be at least 1", page_size);
+    if (kind == PolicyKind::dense || kind == PolicyKind::quest) return;
+    const int s = effective_sinks();
+    if (kind == PolicyKind::streaming) {
+        if (s >= budget)
+            fail_usage("streaming keeps {} sinks plus recent tokens, so the budget must exceed {} (got {})", s,
+                       s, budget);
+        return;
+    }
+    SelectionRule{budget, s, recent, force_current}.validate();
+}
+
+std::string PolicyConfig::describe() const {
+    switch (kind) {
+        case PolicyKind::dense: return "dense";
+        case PolicyKind::adamas:
+            return fmt::format("adamas(B={}, {}, {}, S={}, W={}{})", budget, metric_name(metric), gqa_name(gqa),
+                               effective_sinks(), recent, force_current ? "" : ", no forced current");
+        case PolicyKind::oracle:
+            return fmt::format("oracle(B={}, {}, S={}, W={})", budget, gqa_name(gqa), effective_sinks(), recent);
+        case PolicyKind::quest: return fmt::format("quest(B={}, P={}, {})", budget, page_size, gqa_name(gqa));
+        case PolicyKind::streaming: return fmt::format("streaming(B={}, S={})", budget, effective_sinks());
+    }
+    return "?";
+}
+
+void SelectionRule::validate() const {
+    if (budget < 1) fail_usage("budget {} must be at least 1", budget);
+    if (sinks < 0 || recent < 0) fail_usage("sinks {} and recent {} must not be negative", sinks, recent);
+    const int forced = forced_prefix() + forced_suffix();
+    if (forced > budget)
+        fail_usage("the forced tokens ({} sinks + {} recent/current) exceed the budget {}", forced_prefix(),
+                   forced_suffix(), budget);
+}
+
+}  // namespace adamas

@@ -1,0 +1,228 @@
+// The five selection policies. Each sizes its buffers in prepare(), does its bandwidth-bound pass in
+// estimate() over (KV head, token chunk) items, and picks each row's tokens in select().
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "adamas/codes.h"
+#include "adamas/distance.h"
+#include "adamas/error.h"
+#include "adamas/policy.h"
+#include "cpu/kernels.h"
+
+namespace adamas {
+
+namespace {
+
+constexpr int64_t kEstimateChunk = 8192;  // tokens per estimate item: a multiple of every vector group
+
+int64_t chunks(int64_t n, int64_t chunk) { return (n + chunk - 1) / chunk; }
+
+void size_selection(Selection& s, bool per_kv_head, int rows, int64_t capacity) {
+    s.all_tokens = false;
+    s.per_kv_head = per_kv_head;
+    s.rows = rows;
+    s.row_capacity = capacity;
+    if (s.indices.size() < size_t(rows * capacity)) s.indices.resize(size_t(rows * capacity));
+    s.counts.assign(size_t(rows), 0);
+}
+
+SelectionRule rule_of(const PolicyConfig& c) {
+    return SelectionRule{c.budget, c.effective_sinks(), c.recent, c.force_current};
+}
+
+class DensePolicy final : public SelectionPolicy {
+public:
+    explicit DensePolicy(const PolicyConfig& c) : SelectionPolicy(c) {}
+    int64_t prepare(const StepInputs& step, Selection& s, int) override {
+        s.all_tokens = true;
+        s.per_kv_head = true;
+        s.rows = step.kv.kv_heads();
+        s.row_capacity = 0;
+        s.counts.assign(size_t(s.rows), step.kv.tokens);
+        return 0;
+    }
+    void select(const StepInputs&, int, int, Selection&) override {}
+};
+
+class StreamingPolicy final : public SelectionPolicy {
+public:
+    explicit StreamingPolicy(const PolicyConfig& c) : SelectionPolicy(c) {}
+    int64_t prepare(const StepInputs& step, Selection& s, int) override {
+        // Every head keeps the same set, so rows are KV heads: K/V rows are read once per group.
+        size_selection(s, true, step.kv.kv_heads(), std::min<int64_t>(config_.budget, step.kv.tokens));
+        return 0;
+    }
+    void select(const StepInputs& step, int row, int, Selection& s) override {
+        const int64_t n = step.kv.tokens, budget = config_.budget;
+        int32_t* out = s.indices.data() + row * s.row_capacity;
+        int64_t k = 0;
+        if (n <= budget) {
+            for (int64_t t = 0; t < n; ++t) out[k++] = int32_t(t);
+        } else {
+            const int64_t sinks = config_.effective_sinks();
+            for (int64_t t = 0; t < sinks; ++t) out[k++] = int32_t(t);
+            for (int64_t t = n - (budget - sinks); t < n; ++t) out[k++] = int32_t(t);
+        }
+        s.counts[size_t(row)] = k;
+    }
+};
+
+// Shared parts of the policies that rank every token: per-thread scratch and row bookkeeping.
+class RankingPolicy : public SelectionPolicy {
+protected:
+    explicit RankingPolicy(const PolicyConfig& c) : SelectionPolicy(c) {}
+    bool shared() const { return config_.gqa == GqaMode::shared; }
+    int rows(const StepInputs& step) const { return shared() ? step.kv.kv_heads() : step.q_heads; }
+    void size_scratch(int threads) {
+        if (scratch_.size() < size_t(threads)) scratch_.resize(size_t(threads));
+    }
+    std::vector<SelectScratch> scratch_;
+};
+
+class AdamasPolicy final : public RankingPolicy {
+public:
+    explicit AdamasPolicy(const PolicyConfig& c) : RankingPolicy(c) {}
+    int64_t prepare(const StepInputs& step, Selection& s, int threads) override {
+        const int d = step.kv.head_dim, words = code_words(d), g = step.group();
+        query_codes_.resize(size_t(step.q_heads * words));
+        for (int h = 0; h < step.q_heads; ++h)
+            rotate_encode({step.q + int64_t(h) * d, size_t(d)}, step.kv.heads[size_t(h / g)].tau,
+                          {query_codes_.data() + h * words, size_t(words)});
+        stride_ = step.kv.tokens;
+        distances_.resize(size_t(rows(step) * stride_));
+        size_selection(s, shared(), rows(step), std::min<int64_t>(config_.budget, step.kv.tokens));
+        size_scratch(threads);
+        return step.kv.kv_heads() * chunks(step.kv.tokens, kEstimateChunk);
+    }
+    void estimate(const StepInputs& step, int64_t item, int) override {
+        const int64_t per_head = chunks(step.kv.tokens, kEstimateChunk);
+        const int h = int(item / per_head);
+        const int64_t begin = (item % per_head) * kEstimateChunk;
+        const int64_t end = std::min(step.kv.tokens, begin + kEstimateChunk);
+        const int d = step.kv.head_dim, words = code_words(d), g = step.group();
+        const CodeRows keys{step.kv.heads[size_t(h)].codes + begin * words, end - begin, words};
+        uint16_t* out = distances_.data() + (shared() ? h : h * g) * stride_ + begin;
+        group_distances(query_codes_.data() + h * g * words, g, keys, config_.metric, config_.gqa, out, stride_);
+    }
+    void select(const StepInputs& step, int row, int thread, Selection& s) override {
+        const std::span<const uint16_t> dist(distances_.data() + row * stride_, size_t(step.kv.tokens));
+        s.counts[size_t(row)] = select_by_distance(dist, max_distance(step.kv.head_dim), rule_of(config_),
+                                                   s.indices.data() + row * s.row_capacity, scratch_[size_t(thread)]);
+    }
+private:
+    std::vector<uint16_t> query_codes_;
+    std::vector<uint16_t> distances_;
+    int64_t stride_ = 0;
+};
+
+class OraclePolicy final : public RankingPolicy {
+public:
+    explicit OraclePolicy(const PolicyConfig& c) : RankingPolicy(c) {}
+    int64_t prepare(const StepInputs& step, Selection& s, int threads) override {
+        stride_ = step.kv.tokens;
+        scores_.resize(size_t(step.q_heads * stride_));
+        size_selection(s, shared(), rows(step), std::min<int64_t>(config_.budget, step.kv.tokens));
+        size_scratch(threads);
+        return step.kv.kv_heads() * chunks(step.kv.tokens, kEstimateChunk);
+    }
+    void estimate(const StepInputs& step, int64_t item, int) override {
+        const int64_t per_head = chunks(step.kv.tokens, kEstimateChunk);
+        const int h = int(item / per_head), g = step.group(), d = step.kv.head_dim;
+        const int64_t begin = (item % per_head) * kEstimateChunk;
+        const int64_t end = std::min(step.kv.tokens, begin + kEstimateChunk);
+        float* out = scores_.data() + h * g * stride_;
+        cpu::dot_scores(step.q + int64_t(h) * g * d, g, step.kv.heads[size_t(h)].k, step.kv.dtype, d, begin, end,
+                        out, stride_);
+        if (shared())  // the group's best score, kept in the group's first row
+            for (int64_t t = begin; t < end; ++t)
+                for (int q = 1; q < g; ++q) out[t] = max_nan_low(out[t], out[q * stride_ + t]);
+    }
+    void select(const StepInputs& step, int row, int thread, Selection& s) override {
+        const int64_t first_q = shared() ? int64_t(row) * step.group() : row;
+        const std::span<const float> scores(scores_.data() + first_q * stride_, size_t(step.kv.tokens));
+        s.counts[size_t(row)] = select_by_score(scores, rule_of(config_), s.indices.data() + row * s.row_capacity,
+                                                scratch_[size_t(thread)]);
+    }
+
+private:
+    static float max_nan_low(float a, float b) { return std::isnan(a) ? b : (std::isnan(b) ? a : std::max(a, b)); }
+    std::vector<float> scores_;
+    int64_t stride_ = 0;
+};
+
+class QuestPolicy final : public RankingPolicy {
+public:
+    explicit QuestPolicy(const PolicyConfig& c) : RankingPolicy(c) {}
+    int64_t prepare(const StepInputs& step, Selection& s, int threads) override {
+        if (step.kv.page_size != config_.page_size || step.kv.heads[0].page_min == nullptr)
+            fail("quest: the KV cache keeps pages of {} tokens, the policy asks for {}", step.kv.page_size,
+                 config_.page_size);
+        const int64_t page = config_.page_size;
+        pages_ = chunks(step.kv.tokens, page);
+        scores_.resize(size_t(step.q_heads * pages_));
+        const int64_t kept_pages = chunks(config_.budget, page);
+        size_selection(s, shared(), rows(step), std::min(kept_pages * page, step.kv.tokens));
+        page_list_.resize(size_t(threads) * size_t(kept_pages));
+        size_scratch(threads);
+        return step.kv.kv_heads();
+    }
+    void estimate(const StepInputs& step, int64_t item, int) override {
+        const int h = int(item), g = step.group(), d = step.kv.head_dim;
+        const KvHeadView& kv = step.kv.heads[size_t(h)];
+        for (int q = 0; q < g; ++q) {
+            const float* qv = step.q + int64_t(h * g + q) * d;
+            float* out = scores_.data() + (h * g + q) * pages_;
+            for (int64_t p = 0; p < pages_; ++p) {
+                const float* mn = kv.page_min + p * d;
+                const float* mx = kv.page_max + p * d;
+                float score = 0;
+                for (int j = 0; j < d; ++j) score += std::max(qv[j] * mn[j], qv[j] * mx[j]);
+                out[p] = score;
+            }
+        }
+        if (shared())
+            for (int64_t p = 0; p < pages_; ++p)
+                for (int q = 1; q < g; ++q) {
+                    float& best = scores_[size_t(h * g * pages_ + p)];
+                    const float other = scores_[size_t((h * g + q) * pages_ + p)];
+                    if (std::isnan(best) || other > best) best = other;
+                }
+    }
+    void select(const StepInputs& step, int row, int thread, Selection& s) override {
+        const int64_t page = config_.page_size, n = step.kv.tokens;
+        const int64_t kept_pages = chunks(config_.budget, page);
+        const int64_t first_q = shared() ? int64_t(row) * step.group() : row;
+        int32_t* pages = page_list_.data() + thread * kept_pages;
+        // Pages rank like tokens: the current token's page is forced, ties go to the later page.
+        const SelectionRule rule{int(kept_pages), 0, 0, true};
+        const int64_t count = select_by_score({scores_.data() + first_q * pages_, size_t(pages_)}, rule, pages,
+                                              scratch_[size_t(thread)]);
+        int32_t* out = s.indices.data() + row * s.row_capacity;
+        int64_t k = 0;
+        for (int64_t i = 0; i < count; ++i)
+            for (int64_t t = pages[i] * page; t < std::min(n, (pages[i] + 1) * page); ++t) out[k++] = int32_t(t);
+        s.counts[size_t(row)] = k;
+    }
+
+private:
+    std::vector<float> scores_;
+    std::vector<int32_t> page_list_;
+    int64_t pages_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<SelectionPolicy> make_policy(const PolicyConfig& config) {
+    config.validate();
+    switch (config.kind) {
+        case PolicyKind::dense: return std::make_unique<DensePolicy>(config);
+        case PolicyKind::adamas: return std::make_unique<AdamasPolicy>(config);
+        case PolicyKind::oracle: return std::make_unique<OraclePolicy>(config);
+        case PolicyKind::quest: return std::make_unique<QuestPolicy>(config);
+        case PolicyKind::streaming: return std::make_unique<StreamingPolicy>(config);
+    }
+    fail("unknown policy");
+}
+
+}  // namespace adamas

@@ -1,0 +1,30 @@
+// Vectorized CPU kernels (Highway, runtime dispatch to the best target). Callers validate arguments;
+// these only assert. Each has a scalar reference in src/attention with the same contract.
+#pragma once
+#include <cstdint>
+
+#include "adamas/distance.h"
+#include "adamas/dtype.h"
+
+namespace adamas::cpu {
+
+void hadamard(float* x, int d);
+void encode_codes(const float* rotated, int d, float tau, uint16_t* out);
+void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
+                     uint16_t* out, int64_t out_stride);
+
+// Query heads one fast attention call handles at once (attend_partial splits larger groups).
+inline constexpr int kAttendMaxQueries = 16;
+
+// Name of the SIMD target the dispatcher picked (e.g. "AVX3_DL"), for benchmark reports.
+const char* simd_target_name();
+
+}  // namespace adamas::cpu
+
+namespace adamas::cpu {
+
+// scores[h * stride + t] = q_h · k_t for t in [begin, end) (unscaled: only the order matters), h < count.
+void dot_scores(const float* q, int count, const void* k, DType dtype, int d, int64_t begin, int64_t end,
+                float* scores, int64_t stride);
+
+}  // namespace adamas::cpu

@@ -1,0 +1,130 @@
+// Fast budgeted selection. Distances: a histogram of at most 3d+1 bins finds the cutoff distance,
+// after a cheap pre-filter (a threshold from a 1/16 sample, then a vectorized scan) shrinks the
+// candidates to a few times the budget; if the sample misjudged, the exact path runs on everything,
+// so the result never depends on the sample. Scores (oracle): nth_element on 64-bit keys that order
+// by score and then recency. Both match the reference in src/attention/select.cpp bit for bit.
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+#include "adamas/error.h"
+#include "adamas/select.h"
+#include "cpu/select_filter.h"
+
+namespace adamas {
+
+namespace {
+
+constexpr int64_t kSampleStride = 16;
+
+// Writes forced prefix [0, lo), then `chosen` (ascending, within [lo, hi)), then [hi, n).
+int64_t write_with_forced(int64_t lo, int64_t hi, int64_t n, std::span<const int32_t> chosen, int32_t* out) {
+    int64_t k = 0;
+    for (int64_t t = 0; t < lo; ++t) out[k++] = int32_t(t);
+    for (int32_t t : chosen) out[k++] = t;
+    for (int64_t t = hi; t < n; ++t) out[k++] = int32_t(t);
+    return k;
+}
+
+// Exact choice of the `rest` best among ascending candidate indices: cutoff distance from the
+// histogram, then the most recent tokens at the cutoff. Writes ascending indices into `chosen`.
+template <typename IndexAt>
+void choose_by_histogram(std::span<const uint16_t> dist, int max_dist, int64_t count, IndexAt index_at,
+                         int64_t rest, std::vector<uint32_t>& histogram, std::vector<int32_t>& chosen) {
+    histogram.assign(size_t(max_dist) + 1, 0);
+    for (int64_t i = 0; i < count; ++i) ++histogram[dist[index_at(i)]];
+    int cutoff = 0;
+    int64_t below = 0;  // candidates with distance < cutoff
+    while (below + histogram[size_t(cutoff)] < rest) below += histogram[size_t(cutoff++)];
+    int64_t at_cutoff = rest - below;  // how many of the distance == cutoff ones to keep, newest first
+    int64_t first_kept = count;        // position (in candidate order) of the oldest kept one at cutoff
+    for (int64_t i = count - 1; i >= 0 && at_cutoff > 0; --i)
+        if (dist[index_at(i)] == cutoff) {
+            first_kept = i;
+            --at_cutoff;
+        }
+    chosen.clear();
+    for (int64_t i = 0; i < count; ++i) {
+        const int32_t t = index_at(i);
+        const int d = dist[t];
+        if (d < cutoff || (d == cutoff && i >= first_kept)) chosen.push_back(t);
+    }
+}
+
+}  // namespace
+
+int64_t select_by_distance(std::span<const uint16_t> dist, int max_dist, SelectionRule rule, int32_t* out,
+                           SelectScratch& scratch) {
+    const int64_t n = int64_t(dist.size());
+    if (n <= rule.budget) {
+        for (int64_t t = 0; t < n; ++t) out[t] = int32_t(t);
+        return n;
+    }
+    const int64_t lo = rule.forced_prefix(), hi = n - rule.forced_suffix();
+    const int64_t rest = rule.budget - lo - rule.forced_suffix();
+    auto& chosen = scratch.candidates;
+    chosen.clear();
+    if (rest > 0) {
+        const int64_t span = hi - lo;
+        bool done = false;
+        if (span >= 64 * rest && span >= 4096) {
+            // Threshold: the distance below which ~2× the needed share of the sample lies (+ slack).
+            auto& h = scratch.histogram;
+            h.assign(size_t(max_dist) + 1, 0);
+            int64_t samples = 0;
+            for (int64_t t = lo; t < hi; t += kSampleStride, ++samples) ++h[dist[t]];
+            const int64_t want = 2 * rest / kSampleStride + 8;
+            int threshold = 0;
+            for (int64_t cum = h[0]; cum < want && threshold < max_dist;) cum += h[size_t(++threshold)];
+            auto& filtered = scratch.filtered;
+            filtered.clear();
+            cpu::filter_at_most(dist.data(), lo, hi, uint16_t(threshold), filtered);
+            if (int64_t(filtered.size()) >= rest) {
+                choose_by_histogram(dist, max_dist, int64_t(filtered.size()),
+                                    [&](int64_t i) { return filtered[size_t(i)]; }, rest, h, chosen);
+                done = true;
+            }
+        }
+        if (!done)
+            choose_by_histogram(dist, max_dist, span, [&](int64_t i) { return int32_t(lo + i); }, rest,
+                                scratch.histogram, chosen);
+    }
+    return write_with_forced(lo, hi, n, chosen, out);
+}
+
+int64_t select_by_score(std::span<const float> scores, SelectionRule rule, int32_t* out, SelectScratch& scratch) {
+    const int64_t n = int64_t(scores.size());
+    if (n <= rule.budget) {
+        for (int64_t t = 0; t < n; ++t) out[t] = int32_t(t);
+        return n;
+    }
+    const int64_t lo = rule.forced_prefix(), hi = n - rule.forced_suffix();
+    const int64_t rest = rule.budget - lo - rule.forced_suffix();
+    auto& chosen = scratch.candidates;
+    chosen.clear();
+    if (rest > 0) {
+        // Key: high 32 bits order by score (best = smallest), low 32 bits by recency (newest smallest).
+        auto& keyed = scratch.keyed;
+        keyed.resize(size_t(hi - lo));
+        for (int64_t t = lo; t < hi; ++t) {
+            float s = scores[t];
+            uint32_t rank;
+            if (std::isnan(s)) {
+                rank = 0xffffffffu;
+            } else {
+                if (s == 0.0f) s = 0.0f;  // -0 ties with +0
+                const uint32_t u = std::bit_cast<uint32_t>(s);
+                const uint32_t ascending = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+                rank = ~ascending;
+            }
+            keyed[size_t(t - lo)] = (uint64_t(rank) << 32) | uint32_t(~uint32_t(t));
+        }
+        std::nth_element(keyed.begin(), keyed.begin() + (rest - 1), keyed.end());
+        for (int64_t i = 0; i < rest; ++i) chosen.push_back(int32_t(~uint32_t(keyed[size_t(i)])));
+        std::sort(chosen.begin(), chosen.end());
+    }
+    return write_with_forced(lo, hi, n, chosen, out);
+}
+
+}  // namespace adamas
