@@ -38,7 +38,7 @@ HWY_INLINE VU LaneDistance(VU key, VU query, VU query_mid) {
 }
 
 // Sums adjacent lanes pairwise across `count` vectors (count a power of two) until one vector is left.
-HWY_INLINE VU ReduceTree(VU* v, int count) {
+HWY_INLINE VU ReduceTree(VU* v, int count) {  // count is a compile-time constant at every call
 #if HWY_TARGET == HWY_SCALAR
     ADAMAS_ASSERT(count == 1);  // one lane: every group is a single vector already
 #else
@@ -57,63 +57,58 @@ struct QueryPattern {
     HWY_ALIGN uint32_t mid[kMaxLanes * 8];
 };
 
-template <Metric kMetric, GqaMode kMode>
-void DistancesImpl(const uint16_t* queries, int count, CodeRows keys, uint16_t* out, int64_t out_stride) {
+template <Metric kMetric, GqaMode kMode, int kRowLanes>
+void DistancesT(const uint16_t* queries, int count, CodeRows keys, uint16_t* out, int64_t out_stride) {
+    // Compile-time shapes so the group's vectors stay in registers and every loop unrolls.
+    constexpr int kLanes = int(HWY_LANES(uint32_t));
+    constexpr int kVectorsPerRow = kRowLanes > kLanes ? kRowLanes / kLanes : 1;  // rows longer than a vector
+    constexpr int kGroupVectors = kRowLanes < kLanes ? kRowLanes : kLanes;        // reduction inputs
+    constexpr int kRowsPerGroup = kLanes;                                          // one output vector
     const DU du;
     const hn::Rebind<uint16_t, DU> du16;
-    const int lanes = int(hn::Lanes(du));
-    const int row_lanes = keys.words / 2;                        // 32-bit words per row
-    const int vectors_per_row = std::max(1, row_lanes / lanes);  // rows longer than a vector
-    const int group_vectors = std::min(row_lanes, lanes);        // reduction inputs per group
-    const int rows_per_group = lanes;                            // one output vector per group
-    ADAMAS_ASSERT(lanes <= kMaxLanes && row_lanes * 2 == keys.words && vectors_per_row <= 8);
-    ADAMAS_ASSERT(count <= kMaxQueries);
+    const hn::RebindToSigned<DU> di;
+    ADAMAS_ASSERT(int(hn::Lanes(du)) == kLanes && keys.words == 2 * kRowLanes && count <= kMaxQueries);
 
     // Query patterns, built once per call (a call covers many rows).
     std::vector<QueryPattern> patterns(static_cast<size_t>(count));
     for (int q = 0; q < count; ++q) {
-        uint32_t row[16];
-        std::memcpy(row, queries + q * keys.words, size_t(keys.words) * 2);
-        const int span = vectors_per_row * lanes;
-        for (int i = 0; i < span; ++i) {
-            const uint32_t c = row[i % row_lanes];
-            patterns[q].code[i] = c;
-            patterns[q].mid[i] = (c ^ (c >> 1)) & 0x55555555u;
+        uint32_t row[kRowLanes];
+        std::memcpy(row, queries + q * keys.words, sizeof(row));
+        for (int i = 0; i < kVectorsPerRow * kLanes; ++i) {
+            const uint32_t c = row[i % kRowLanes];
+            patterns[size_t(q)].code[i] = c;
+            patterns[size_t(q)].mid[i] = (c ^ (c >> 1)) & 0x55555555u;
         }
     }
 
     const auto* base = reinterpret_cast<const uint32_t*>(keys.data);
-    const int64_t full_groups = keys.tokens / rows_per_group;
-    const int64_t group_u32 = int64_t(rows_per_group) * row_lanes;
-    VU partial[kMaxLanes];
+    const int64_t full_groups = keys.tokens / kRowsPerGroup;
     for (int64_t g = 0; g < full_groups; ++g) {
-        const uint32_t* src = base + g * group_u32;
+        const uint32_t* src = base + g * int64_t(kRowsPerGroup * kRowLanes);
         VU best = hn::Set(du, 0xffffffffu);
         for (int q = 0; q < count; ++q) {
-            const QueryPattern& p = patterns[q];
-            for (int v = 0; v < group_vectors; ++v) {
+            const QueryPattern& p = patterns[size_t(q)];
+            VU partial[kGroupVectors];
+            for (int v = 0; v < kGroupVectors; ++v) {
                 VU sum = hn::Zero(du);
-                for (int part = 0; part < vectors_per_row; ++part) {
-                    const uint32_t* at = src + (int64_t(v) * vectors_per_row + part) * lanes;
-                    sum = hn::Add(sum, LaneDistance<kMetric>(hn::LoadU(du, at), hn::Load(du, p.code + part * lanes),
-                                                             hn::Load(du, p.mid + part * lanes)));
-                }
+                for (int part = 0; part < kVectorsPerRow; ++part)
+                    sum = hn::Add(sum, LaneDistance<kMetric>(hn::LoadU(du, src + (v * kVectorsPerRow + part) * kLanes),
+                                                             hn::Load(du, p.code + part * kLanes),
+                                                             hn::Load(du, p.mid + part * kLanes)));
                 partial[v] = sum;
             }
-            const VU dist = ReduceTree(partial, group_vectors);
+            const VU dist = ReduceTree(partial, kGroupVectors);
             if constexpr (kMode == GqaMode::per_head) {
-                hn::StoreU(hn::DemoteTo(du16, hn::BitCast(hn::RebindToSigned<DU>(), dist)), du16,
-                           out + q * out_stride + g * rows_per_group);
+                hn::StoreU(hn::DemoteTo(du16, hn::BitCast(di, dist)), du16, out + q * out_stride + g * kRowsPerGroup);
             } else {
                 best = hn::Min(best, dist);
             }
         }
         if constexpr (kMode == GqaMode::shared)
-            hn::StoreU(hn::DemoteTo(du16, hn::BitCast(hn::RebindToSigned<DU>(), best)), du16,
-                       out + g * rows_per_group);
+            hn::StoreU(hn::DemoteTo(du16, hn::BitCast(di, best)), du16, out + g * kRowsPerGroup);
     }
     // Tail rows: scalar.
-    for (int64_t t = full_groups * rows_per_group; t < keys.tokens; ++t) {
+    for (int64_t t = full_groups * kRowsPerGroup; t < keys.tokens; ++t) {
         int best = 1 << 30;
         for (int q = 0; q < count; ++q) {
             const int dist = code_distance(queries + q * keys.words, keys.row(t), keys.words, kMetric);
@@ -122,6 +117,17 @@ void DistancesImpl(const uint16_t* queries, int count, CodeRows keys, uint16_t* 
         }
         if constexpr (kMode == GqaMode::shared) out[t] = uint16_t(best);
     }
+}
+
+template <Metric kMetric, GqaMode kMode>
+void DistancesImpl(const uint16_t* queries, int count, CodeRows keys, uint16_t* out, int64_t out_stride) {
+    switch (keys.words) {
+        case 4: return DistancesT<kMetric, kMode, 2>(queries, count, keys, out, out_stride);
+        case 8: return DistancesT<kMetric, kMode, 4>(queries, count, keys, out, out_stride);
+        case 16: return DistancesT<kMetric, kMode, 8>(queries, count, keys, out, out_stride);
+        case 32: return DistancesT<kMetric, kMode, 16>(queries, count, keys, out, out_stride);
+    }
+    ADAMAS_ASSERT(false && "head dim must be 32, 64, 128 or 256");
 }
 
 void GroupDistancesImpl(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,

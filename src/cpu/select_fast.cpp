@@ -78,10 +78,10 @@ int64_t select_by_distance(std::span<const uint16_t> dist, int max_dist, Selecti
             int threshold = 0;
             for (int64_t cum = h[0]; cum < want && threshold < max_dist;) cum += h[size_t(++threshold)];
             auto& filtered = scratch.filtered;
-            filtered.clear();
-            cpu::filter_at_most(dist.data(), lo, hi, uint16_t(threshold), filtered);
-            if (int64_t(filtered.size()) >= rest) {
-                choose_by_histogram(dist, max_dist, int64_t(filtered.size()),
+            if (filtered.size() < size_t(span + 64)) filtered.resize(size_t(span + 64));  // grows, never refills
+            const int64_t passed = cpu::filter_at_most(dist.data(), lo, hi, uint16_t(threshold), filtered.data());
+            if (passed >= rest) {
+                choose_by_histogram(dist, max_dist, passed,
                                     [&](int64_t i) { return filtered[size_t(i)]; }, rest, h, chosen);
                 done = true;
             }

@@ -1,5 +1,5 @@
-// Vectorized scan for distances at most a threshold. Hits are rare (a few × budget out of n), so a
-// vector compare per 8–32 tokens skips almost everything and hits are collected lane by lane.
+// Vectorized scan for distances at most a threshold: compare and compress-store the token indices,
+// branch-free, so the cost does not depend on how many tokens pass.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/select_filter_hwy.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -11,21 +11,22 @@ HWY_BEFORE_NAMESPACE();
 namespace adamas::cpu::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-void FilterAtMostImpl(const uint16_t* dist, int64_t begin, int64_t end, uint16_t threshold,
-                      std::vector<int32_t>& out) {
-    const hn::ScalableTag<uint16_t> d16;
-    const int64_t lanes = int64_t(hn::Lanes(d16));
-    // Unsigned a <= t  <=>  min(a, t) == a.
-    const auto limit = hn::Set(d16, threshold);
-    int64_t t = begin;
+int64_t FilterAtMostImpl(const uint16_t* dist, int64_t begin, int64_t end, uint16_t threshold, int32_t* out) {
+    const hn::ScalableTag<int32_t> di;
+    const hn::Rebind<uint16_t, decltype(di)> d16;
+    const int64_t lanes = int64_t(hn::Lanes(di));
+    const auto limit = hn::Set(di, int32_t(threshold) + 1);
+    const auto step = hn::Set(di, int32_t(lanes));
+    auto index = hn::Add(hn::Iota(di, 0), hn::Set(di, int32_t(begin)));
+    int64_t count = 0, t = begin;
     for (; t + lanes <= end; t += lanes) {
-        const auto v = hn::LoadU(d16, dist + t);
-        if (hn::AllFalse(d16, hn::Eq(hn::Min(v, limit), v))) continue;
-        for (int64_t i = 0; i < lanes; ++i)
-            if (dist[t + i] <= threshold) out.push_back(int32_t(t + i));
+        const auto v = hn::PromoteTo(di, hn::LoadU(d16, dist + t));
+        count += int64_t(hn::CompressStore(index, hn::Lt(v, limit), di, out + count));
+        index = hn::Add(index, step);
     }
     for (; t < end; ++t)
-        if (dist[t] <= threshold) out.push_back(int32_t(t));
+        if (dist[t] <= threshold) out[count++] = int32_t(t);
+    return count;
 }
 
 }  // namespace adamas::cpu::HWY_NAMESPACE
@@ -34,8 +35,8 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace adamas::cpu {
 HWY_EXPORT(FilterAtMostImpl);
-void filter_at_most(const uint16_t* dist, int64_t begin, int64_t end, uint16_t threshold, std::vector<int32_t>& out) {
-    HWY_DYNAMIC_DISPATCH(FilterAtMostImpl)(dist, begin, end, threshold, out);
+int64_t filter_at_most(const uint16_t* dist, int64_t begin, int64_t end, uint16_t threshold, int32_t* out) {
+    return HWY_DYNAMIC_DISPATCH(FilterAtMostImpl)(dist, begin, end, threshold, out);
 }
 }  // namespace adamas::cpu
 #endif
