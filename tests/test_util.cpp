@@ -8,7 +8,8 @@ namespace adamas::test {
 
 uint64_t seed_for(std::initializer_list<int64_t> parts) {
     uint64_t h = 0x9e3779b97f4a7c15ull;
-    for (int64_t p : parts) h = (h ^ uint64_t(p)) * 0x100000001b3ull + 0x7f4a7c15ull;
+    for (int64_t p : parts)
+        h = (h ^ uint64_t(p)) * 0x100000001b3ull + 0x7f4a7c15ull;
     return h;
 }
 
@@ -16,14 +17,16 @@ std::vector<float> random_floats(size_t count, uint64_t seed, float scale) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> normal(0.0f, scale);
     std::vector<float> out(count);
-    for (auto& x : out) x = normal(rng);
+    for (auto& x : out)
+        x = normal(rng);
     return out;
 }
 
 std::vector<uint16_t> random_words(size_t count, uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::vector<uint16_t> out(count);
-    for (auto& x : out) x = uint16_t(rng());
+    for (auto& x : out)
+        x = uint16_t(rng());
     return out;
 }
 

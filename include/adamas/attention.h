@@ -12,7 +12,7 @@ namespace adamas {
 struct TokenSet {
     const int32_t* indices = nullptr;  // null: the range
     int64_t begin = 0;
-    int64_t end = 0;                   // range end, or the index count when indices is set
+    int64_t end = 0;  // range end, or the index count when indices is set
     int64_t size() const { return indices ? end : end - begin; }
 };
 

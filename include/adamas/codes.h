@@ -15,6 +15,8 @@ void encode_codes(std::span<const float> rotated, float tau, std::span<uint16_t>
 void rotate_encode(std::span<const float> x, float tau, std::span<uint16_t> out);
 
 // Unpacks dim i of a packed row (tests and tools).
-inline int code_at(const uint16_t* row, int i) { return (row[i / 8] >> (2 * (i % 8))) & 3; }
+inline int code_at(const uint16_t* row, int i) {
+    return (row[i / 8] >> (2 * (i % 8))) & 3;
+}
 
 }  // namespace adamas

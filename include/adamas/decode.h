@@ -28,7 +28,7 @@ struct DecodeRequest {
 };
 
 class DecodeAttention {
-public:
+  public:
     DecodeAttention(const PolicyConfig& config, int q_heads, ThreadPool& pool);
     ~DecodeAttention();
 
@@ -40,7 +40,7 @@ public:
     const Selection& selection(size_t r) const { return *slots_[r].selection; }
     const PolicyConfig& config() const { return config_; }
 
-private:
+  private:
     struct Slot {
         std::unique_ptr<SelectionPolicy> policy;
         std::unique_ptr<Selection> selection;

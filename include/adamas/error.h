@@ -9,13 +9,13 @@ namespace adamas {
 
 // Raised for bad user input (files, shapes, options). Never used for internal invariants.
 class Error : public std::runtime_error {
-public:
+  public:
     explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
 // Bad options or option combinations (exit code 1 in the CLI) rather than bad input data.
 class UsageError : public Error {
-public:
+  public:
     using Error::Error;
 };
 
@@ -30,9 +30,9 @@ template <typename... Args>
 }
 
 // Internal invariant that stays on in release builds; user input must never reach it.
-#define ADAMAS_ASSERT(cond)                                                                        \
-    do {                                                                                           \
-        if (!(cond)) ::adamas::detail::assert_failed(#cond, __FILE__, __LINE__);                   \
+#define ADAMAS_ASSERT(cond)                                                      \
+    do {                                                                         \
+        if (!(cond)) ::adamas::detail::assert_failed(#cond, __FILE__, __LINE__); \
     } while (0)
 
 namespace detail {

@@ -16,24 +16,24 @@ struct KvCacheShape {
     DType dtype = DType::f16;  // storage of K and V
     int64_t capacity = 0;      // tokens per sequence
     int sequences = 1;
-    int page_size = 16;        // Quest pages; 0 keeps no page metadata
+    int page_size = 16;  // Quest pages; 0 keeps no page metadata
 };
 
 // One KV head of one sequence; rows are contiguous.
 struct KvHeadView {
-    const void* k = nullptr;         // tokens × head_dim elements of dtype
+    const void* k = nullptr;  // tokens × head_dim elements of dtype
     const void* v = nullptr;
-    const uint16_t* codes = nullptr; // tokens × head_dim/8 words
-    const float* page_min = nullptr; // ceil(tokens / page_size) × head_dim, or null
+    const uint16_t* codes = nullptr;  // tokens × head_dim/8 words
+    const float* page_min = nullptr;  // ceil(tokens / page_size) × head_dim, or null
     const float* page_max = nullptr;
-    float tau = 0.0f;                // threshold the codes were made with
+    float tau = 0.0f;  // threshold the codes were made with
 };
 
 // One sequence of one layer as a decode step sees it.
 struct KvSequenceView {
     int head_dim = 0;
     DType dtype = DType::f16;
-    int64_t tokens = 0;              // n: cached tokens, the current one (n-1) included
+    int64_t tokens = 0;  // n: cached tokens, the current one (n-1) included
     int page_size = 0;
     std::span<const KvHeadView> heads;
     int kv_heads() const { return int(heads.size()); }
@@ -50,7 +50,7 @@ struct KvTokens {
 };
 
 class KvCache {
-public:
+  public:
     // `tau` holds one threshold per KV head (size kv_heads) or one for all (size 1).
     KvCache(const KvCacheShape& shape, std::span<const float> tau);
     ~KvCache();
@@ -60,12 +60,14 @@ public:
     const KvCacheShape& shape() const { return shape_; }
     int64_t length(int sequence) const;
     // Appends tokens to a sequence: converts K/V to the storage type and writes codes and page
-    // statistics. Throws Error on capacity overflow, leaving the sequence unchanged.
+    // statistics, both computed from the keys as stored (after rounding to the storage type), so
+    // every policy ranks exactly what attention reads. Throws Error on capacity overflow, leaving
+    // the sequence unchanged.
     void append(int sequence, const KvTokens& tokens);
     void clear(int sequence);
     KvSequenceView view(int sequence) const;
 
-private:
+  private:
     struct Sequence;
     KvCacheShape shape_;
     std::vector<float> tau_;

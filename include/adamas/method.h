@@ -13,33 +13,39 @@ enum class PolicyKind : uint8_t { dense, adamas, oracle, quest, streaming };
 std::string_view metric_name(Metric m);
 std::string_view gqa_name(GqaMode g);
 std::string_view policy_name(PolicyKind p);
-Metric parse_metric(std::string_view name);       // "l1" | "xor"
-GqaMode parse_gqa(std::string_view name);         // "per-head" | "shared"
-PolicyKind parse_policy(std::string_view name);   // "dense" | "adamas" | "oracle" | "quest" | "streaming"
+Metric parse_metric(std::string_view name);      // "l1" | "xor"
+GqaMode parse_gqa(std::string_view name);        // "per-head" | "shared"
+PolicyKind parse_policy(std::string_view name);  // "dense" | "adamas" | "oracle" | "quest" | "streaming"
 
 // Head dims the Hadamard transform supports. Throws Error naming `what` otherwise.
 void check_head_dim(int64_t d, std::string_view what);
 
 // Packed 2-bit codes: d/8 16-bit words per head-token (§2.3).
-constexpr int code_words(int d) { return d / 8; }
+constexpr int code_words(int d) {
+    return d / 8;
+}
 // Largest L1 (or xor-weighted) distance between two code rows of head dim d.
-constexpr int max_distance(int d) { return 3 * d; }
+constexpr int max_distance(int d) {
+    return 3 * d;
+}
 
 // Everything that decides which tokens a decode step attends to.
 struct PolicyConfig {
     PolicyKind kind = PolicyKind::adamas;
-    int budget = 256;             // attended tokens per head, the forced ones included
-    Metric metric = Metric::l1;   // adamas only
+    int budget = 256;            // attended tokens per head, the forced ones included
+    Metric metric = Metric::l1;  // adamas only
     GqaMode gqa = GqaMode::per_head;
-    int sinks = -1;               // first S tokens always kept; negative: the policy default (streaming 4, else 0)
-    int recent = 0;               // last W tokens always kept
-    bool force_current = true;    // keep token n-1; false only in the paper's "eval" parity mode
-    int page_size = 16;           // quest
+    int sinks = -1;  // first S tokens always kept; negative: the policy default (streaming 4, else 0)
+    int recent = 0;  // last W tokens always kept
+    bool force_current = true;  // keep token n-1; false only in the paper's "eval" parity mode
+    int page_size = 16;         // quest
 
     // Throws Error when the options contradict each other (budget < forced set, ...).
     void validate() const;
     // Sinks actually used: streaming defaults to 4.
-    int effective_sinks() const { return kind == PolicyKind::streaming && sinks < 0 ? 4 : (sinks < 0 ? 0 : sinks); }
+    int effective_sinks() const {
+        return kind == PolicyKind::streaming && sinks < 0 ? 4 : (sinks < 0 ? 0 : sinks);
+    }
     std::string describe() const;
 };
 

@@ -1,4 +1,4 @@
-// NumPy .npy files (format 1.0–3.0): read float32/float16/int32 arrays, write float32/int32/uint16.
+// NumPy .npy files (format 1.0–3.0) of float32, float16, int32 and uint16, read and written.
 // Every malformed file is an Error naming the path and the problem.
 #pragma once
 #include <cstdint>

@@ -16,9 +16,9 @@ namespace adamas {
 // group); with all_tokens set no index lists are kept and every row covers [0, n).
 struct Selection {
     bool all_tokens = false;
-    bool per_kv_head = false;   // rows are KV heads
+    bool per_kv_head = false;  // rows are KV heads
     int rows = 0;
-    int64_t row_capacity = 0;   // stride of `indices`
+    int64_t row_capacity = 0;  // stride of `indices`
     std::vector<int32_t> indices;
     std::vector<int64_t> counts;
 
@@ -38,7 +38,7 @@ struct StepInputs {
 // A policy runs in two parallel phases so the driver can spread them over threads and time them:
 // estimate (work items over heads × token chunks, bandwidth-bound) then select (one item per row).
 class SelectionPolicy {
-public:
+  public:
     virtual ~SelectionPolicy() = default;
     const PolicyConfig& config() const { return config_; }
 
@@ -49,7 +49,7 @@ public:
     virtual void estimate(const StepInputs& step, int64_t item, int thread) {}
     virtual void select(const StepInputs& step, int row, int thread, Selection& selection) = 0;
 
-protected:
+  protected:
     explicit SelectionPolicy(const PolicyConfig& config) : config_(config) {}
     PolicyConfig config_;
 };

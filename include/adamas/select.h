@@ -36,6 +36,7 @@ int64_t select_by_distance(std::span<const uint16_t> distances, int max_dist, Se
 
 // Highest score wins (oracle: exact q·k). NaN ranks below every number.
 int64_t select_by_score_reference(std::span<const float> scores, SelectionRule rule, int32_t* out);
-int64_t select_by_score(std::span<const float> scores, SelectionRule rule, int32_t* out, SelectScratch& scratch);
+int64_t select_by_score(std::span<const float> scores, SelectionRule rule, int32_t* out,
+                        SelectScratch& scratch);
 
 }  // namespace adamas

@@ -11,7 +11,7 @@
 namespace adamas {
 
 class ThreadPool {
-public:
+  public:
     // threads <= 0 means one per hardware thread. The calling thread also works, so `threads - 1`
     // workers are started.
     explicit ThreadPool(int threads = 0);
@@ -25,7 +25,7 @@ public:
     // Items are handed out dynamically, so uneven items balance. Exceptions propagate to the caller.
     void parallel_for(int64_t count, const std::function<void(int64_t item, int thread)>& fn);
 
-private:
+  private:
     void worker_loop(int thread);
     void run_items(int thread);
 

@@ -23,7 +23,8 @@ void attend_reference(const float* q, int count, const KvHeadView& kv, DType dty
         for (int64_t i = 0; i < m; ++i) {
             const void* k = k_base + size_t(token_at(i)) * row_bytes;
             double dot = 0;
-            for (int j = 0; j < d; ++j) dot += double(qh[j]) * double(load_element(k, dtype, j));
+            for (int j = 0; j < d; ++j)
+                dot += double(qh[j]) * double(load_element(k, dtype, j));
             score[size_t(i)] = dot * scale;
             top = std::max(top, score[size_t(i)]);
         }
@@ -33,25 +34,31 @@ void attend_reference(const float* q, int count, const KvHeadView& kv, DType dty
             const double p = std::exp(score[size_t(i)] - top);
             total += p;
             const void* v = v_base + size_t(token_at(i)) * row_bytes;
-            for (int j = 0; j < d; ++j) acc[size_t(j)] += p * double(load_element(v, dtype, j));
+            for (int j = 0; j < d; ++j)
+                acc[size_t(j)] += p * double(load_element(v, dtype, j));
         }
-        for (int j = 0; j < d; ++j) out[int64_t(h) * d + j] = float(acc[size_t(j)] / total);
+        for (int j = 0; j < d; ++j)
+            out[int64_t(h) * d + j] = float(acc[size_t(j)] / total);
     }
 }
 
 void merge_partials(const AttentionPartial* partials, int parts, int d, float* out) {
     float top = -std::numeric_limits<float>::infinity();
-    for (int p = 0; p < parts; ++p) top = std::max(top, partials[p].max);
+    for (int p = 0; p < parts; ++p)
+        top = std::max(top, partials[p].max);
     float total = 0;
-    for (int j = 0; j < d; ++j) out[j] = 0;
+    for (int j = 0; j < d; ++j)
+        out[j] = 0;
     for (int p = 0; p < parts; ++p) {
         if (partials[p].sum == 0) continue;  // empty part
         const float w = std::exp(partials[p].max - top);
         total += w * partials[p].sum;
-        for (int j = 0; j < d; ++j) out[j] += w * partials[p].acc[j];
+        for (int j = 0; j < d; ++j)
+            out[j] += w * partials[p].acc[j];
     }
     const float inv = 1.0f / total;
-    for (int j = 0; j < d; ++j) out[j] *= inv;
+    for (int j = 0; j < d; ++j)
+        out[j] *= inv;
 }
 
 }  // namespace adamas

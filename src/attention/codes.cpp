@@ -17,7 +17,8 @@ void check_sizes(size_t d, size_t words) {
 
 void encode_codes_reference(std::span<const float> rotated, float tau, std::span<uint16_t> out) {
     check_sizes(rotated.size(), out.size());
-    for (auto& w : out) w = 0;
+    for (auto& w : out)
+        w = 0;
     for (size_t i = 0; i < rotated.size(); ++i) {
         const float x = rotated[i];
         const int code = int(x > -tau) + int(x > 0.0f) + int(x > tau);

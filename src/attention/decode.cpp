@@ -48,7 +48,8 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
         const int kv_heads = req.kv.kv_heads();
         if (kv_heads < 1 || q_heads_ % kv_heads != 0)
             fail("decode: {} query heads are not a multiple of {} KV heads", q_heads_, kv_heads);
-        if (req.kv.tokens < 1) fail("decode: sequence {} has no cached tokens (the current token must be appended)", r);
+        if (req.kv.tokens < 1)
+            fail("decode: sequence {} has no cached tokens (the current token must be appended)", r);
         Slot& slot = slots_[r];
         slot.step = StepInputs{req.q, q_heads_, req.kv};
         estimate_starts.push_back(estimate_items);
@@ -82,8 +83,8 @@ void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
     struct Item {
         uint32_t request;
         int32_t row;
-        int64_t begin, end;     // range within the row's token set
-        int64_t partial;        // first partial (one per query of the row)
+        int64_t begin, end;  // range within the row's token set
+        int64_t partial;     // first partial (one per query of the row)
     };
     std::vector<Item> items;
     int64_t partial_count = 0;
@@ -102,7 +103,8 @@ void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
     }
     partials_.resize(size_t(partial_count));
     partial_acc_.resize(size_t(partial_count * max_d));
-    for (int64_t p = 0; p < partial_count; ++p) partials_[size_t(p)].acc = partial_acc_.data() + p * max_d;
+    for (int64_t p = 0; p < partial_count; ++p)
+        partials_[size_t(p)].acc = partial_acc_.data() + p * max_d;
 
     pool_.parallel_for(int64_t(items.size()), [&](int64_t i, int) {
         const Item& it = items[size_t(i)];
@@ -116,17 +118,19 @@ void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
         if (sel.all_tokens) {
             tokens = TokenSet{nullptr, it.begin, it.end};
         } else {
-            tokens = TokenSet{sel.indices.data() + it.row * sel.row_capacity + it.begin, 0, it.end - it.begin};
+            tokens =
+                TokenSet{sel.indices.data() + it.row * sel.row_capacity + it.begin, 0, it.end - it.begin};
         }
-        attend_partial(req.q + int64_t(first_q) * d, queries, req.kv.heads[size_t(kv_head)], req.kv.dtype, d, tokens,
-                       partials_.data() + it.partial);
+        attend_partial(req.q + int64_t(first_q) * d, queries, req.kv.heads[size_t(kv_head)], req.kv.dtype, d,
+                       tokens, partials_.data() + it.partial);
     });
 
     // Merge: the items of one row are consecutive, so each row's chunks sit side by side.
     size_t i = 0;
     while (i < items.size()) {
         size_t j = i;
-        while (j < items.size() && items[j].request == items[i].request && items[j].row == items[i].row) ++j;
+        while (j < items.size() && items[j].request == items[i].request && items[j].row == items[i].row)
+            ++j;
         const DecodeRequest& req = requests[items[i].request];
         const Selection& sel = *slots_[items[i].request].selection;
         const int d = req.kv.head_dim, g = q_heads_ / req.kv.kv_heads();
@@ -134,7 +138,8 @@ void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
         const int first_q = sel.per_kv_head ? items[i].row * g : items[i].row;
         std::vector<AttentionPartial> parts(j - i);
         for (int q = 0; q < queries; ++q) {
-            for (size_t c = i; c < j; ++c) parts[c - i] = partials_[size_t(items[c].partial + q)];
+            for (size_t c = i; c < j; ++c)
+                parts[c - i] = partials_[size_t(items[c].partial + q)];
             merge_partials(parts.data(), int(j - i), d, req.out + int64_t(first_q + q) * d);
         }
         i = j;

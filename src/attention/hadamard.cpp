@@ -20,7 +20,8 @@ void hadamard_reference(std::span<float> x) {
                 x[j + h] = a - b;
             }
     const float scale = 1.0f / std::sqrt(float(d));
-    for (auto& v : x) v *= scale;
+    for (auto& v : x)
+        v *= scale;
 }
 
 void hadamard(std::span<float> x) {

@@ -3,6 +3,7 @@
 #include "adamas/kv_cache.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 
@@ -43,7 +44,8 @@ KvCache::KvCache(const KvCacheShape& shape, std::span<const float> tau) : shape_
     if (shape.sequences < 1) fail("KV cache: {} sequences (expected at least 1)", shape.sequences);
     if (shape.page_size < 0) fail("KV cache: page size {} is negative", shape.page_size);
     if (tau.size() != 1 && tau.size() != size_t(shape.kv_heads))
-        fail("KV cache: {} thresholds for {} KV heads (expected 1 or one per KV head)", tau.size(), shape.kv_heads);
+        fail("KV cache: {} thresholds for {} KV heads (expected 1 or one per KV head)", tau.size(),
+             shape.kv_heads);
     tau_.assign(size_t(shape.kv_heads), tau[0]);
     if (tau.size() > 1) tau_.assign(tau.begin(), tau.end());
 
@@ -98,6 +100,7 @@ void KvCache::append(int sequence, const KvTokens& in) {
              shape_.capacity, in.tokens);
     const int d = shape_.head_dim, words = code_words(d), page = shape_.page_size;
     const int64_t row_bytes = int64_t(d) * dtype_size(shape_.dtype);
+    alignas(64) float stored[256];
     for (int h = 0; h < shape_.kv_heads; ++h) {
         auto* k_out = seq.k[size_t(h)].get();
         auto* v_out = seq.v[size_t(h)].get();
@@ -108,19 +111,21 @@ void KvCache::append(int sequence, const KvTokens& in) {
             const float* v = in.v + i * in.token_stride + h * in.head_stride;
             store_row(k, d, shape_.dtype, k_out + t * row_bytes);
             store_row(v, d, shape_.dtype, v_out + t * row_bytes);
-            rotate_encode({k, size_t(d)}, tau_[size_t(h)], {codes + t * words, size_t(words)});
+            // Codes and Quest bounds derive from the key as stored, so every policy ranks exactly
+            // the keys that attention reads.
+            for (int j = 0; j < d; ++j)
+                stored[j] = load_element(k_out + t * row_bytes, shape_.dtype, j);
+            rotate_encode({stored, size_t(d)}, tau_[size_t(h)], {codes + t * words, size_t(words)});
             if (page) {
-                // Quest bounds of the keys as stored, so page scores see what attention sees.
                 float* mn = reinterpret_cast<float*>(seq.page_min[size_t(h)].get()) + (t / page) * d;
                 float* mx = reinterpret_cast<float*>(seq.page_max[size_t(h)].get()) + (t / page) * d;
-                const uint8_t* stored = k_out + t * row_bytes;
                 for (int j = 0; j < d; ++j) {
-                    const float x = load_element(stored, shape_.dtype, j);
+                    const float x = stored[j];
                     if (t % page == 0) {
                         mn[j] = mx[j] = x;
-                    } else {
-                        mn[j] = std::min(mn[j], x);
-                        mx[j] = std::max(mx[j], x);
+                    } else {  // a NaN anywhere in the page poisons its bounds, wherever it sits
+                        if (x < mn[j] || std::isnan(x)) mn[j] = x;
+                        if (x > mx[j] || std::isnan(x)) mx[j] = x;
                     }
                 }
             }

@@ -7,16 +7,25 @@
 
 namespace adamas {
 
-std::string_view metric_name(Metric m) { return m == Metric::l1 ? "l1" : "xor"; }
-std::string_view gqa_name(GqaMode g) { return g == GqaMode::per_head ? "per-head" : "shared"; }
+std::string_view metric_name(Metric m) {
+    return m == Metric::l1 ? "l1" : "xor";
+}
+std::string_view gqa_name(GqaMode g) {
+    return g == GqaMode::per_head ? "per-head" : "shared";
+}
 
 std::string_view policy_name(PolicyKind p) {
     switch (p) {
-        case PolicyKind::dense: return "dense";
-        case PolicyKind::adamas: return "adamas";
-        case PolicyKind::oracle: return "oracle";
-        case PolicyKind::quest: return "quest";
-        case PolicyKind::streaming: return "streaming";
+        case PolicyKind::dense:
+            return "dense";
+        case PolicyKind::adamas:
+            return "adamas";
+        case PolicyKind::oracle:
+            return "oracle";
+        case PolicyKind::quest:
+            return "quest";
+        case PolicyKind::streaming:
+            return "streaming";
     }
     return "?";
 }
@@ -51,12 +60,17 @@ void PolicyConfig::validate() const {
     if (budget < 1) fail_usage("budget {} must be at least 1", budget);
     if (recent < 0) fail_usage("recent window {} must not be negative", recent);
     if (page_size < 1) fail_usage("page size {} must be at least 1", page_size);
+    if (kind == PolicyKind::quest && (sinks > 0 || recent > 0))
+        fail_usage(
+            "quest keeps whole pages and the current token's page; it takes no sinks or recent window "
+            "(got {} sinks, {} recent)",
+            sinks, recent);
     if (kind == PolicyKind::dense || kind == PolicyKind::quest) return;
     const int s = effective_sinks();
     if (kind == PolicyKind::streaming) {
         if (s >= budget)
-            fail_usage("streaming keeps {} sinks plus recent tokens, so the budget must exceed {} (got {})", s,
-                       s, budget);
+            fail_usage("streaming keeps {} sinks plus recent tokens, so the budget must exceed {} (got {})",
+                       s, s, budget);
         return;
     }
     SelectionRule{budget, s, recent, force_current}.validate();
@@ -64,14 +78,19 @@ void PolicyConfig::validate() const {
 
 std::string PolicyConfig::describe() const {
     switch (kind) {
-        case PolicyKind::dense: return "dense";
+        case PolicyKind::dense:
+            return "dense";
         case PolicyKind::adamas:
-            return fmt::format("adamas(B={}, {}, {}, S={}, W={}{})", budget, metric_name(metric), gqa_name(gqa),
-                               effective_sinks(), recent, force_current ? "" : ", no forced current");
+            return fmt::format("adamas(B={}, {}, {}, S={}, W={}{})", budget, metric_name(metric),
+                               gqa_name(gqa), effective_sinks(), recent,
+                               force_current ? "" : ", no forced current");
         case PolicyKind::oracle:
-            return fmt::format("oracle(B={}, {}, S={}, W={})", budget, gqa_name(gqa), effective_sinks(), recent);
-        case PolicyKind::quest: return fmt::format("quest(B={}, P={}, {})", budget, page_size, gqa_name(gqa));
-        case PolicyKind::streaming: return fmt::format("streaming(B={}, S={})", budget, effective_sinks());
+            return fmt::format("oracle(B={}, {}, S={}, W={})", budget, gqa_name(gqa), effective_sinks(),
+                               recent);
+        case PolicyKind::quest:
+            return fmt::format("quest(B={}, P={}, {})", budget, page_size, gqa_name(gqa));
+        case PolicyKind::streaming:
+            return fmt::format("streaming(B={}, S={})", budget, effective_sinks());
     }
     return "?";
 }

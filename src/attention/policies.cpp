@@ -16,7 +16,9 @@ namespace {
 
 constexpr int64_t kEstimateChunk = 8192;  // tokens per estimate item: a multiple of every vector group
 
-int64_t chunks(int64_t n, int64_t chunk) { return (n + chunk - 1) / chunk; }
+int64_t chunks(int64_t n, int64_t chunk) {
+    return (n + chunk - 1) / chunk;
+}
 
 void size_selection(Selection& s, bool per_kv_head, int rows, int64_t capacity) {
     s.all_tokens = false;
@@ -32,7 +34,7 @@ SelectionRule rule_of(const PolicyConfig& c) {
 }
 
 class DensePolicy final : public SelectionPolicy {
-public:
+  public:
     explicit DensePolicy(const PolicyConfig& c) : SelectionPolicy(c) {}
     int64_t prepare(const StepInputs& step, Selection& s, int) override {
         s.all_tokens = true;
@@ -46,7 +48,7 @@ public:
 };
 
 class StreamingPolicy final : public SelectionPolicy {
-public:
+  public:
     explicit StreamingPolicy(const PolicyConfig& c) : SelectionPolicy(c) {}
     int64_t prepare(const StepInputs& step, Selection& s, int) override {
         // Every head keeps the same set, so rows are KV heads: K/V rows are read once per group.
@@ -58,11 +60,14 @@ public:
         int32_t* out = s.indices.data() + row * s.row_capacity;
         int64_t k = 0;
         if (n <= budget) {
-            for (int64_t t = 0; t < n; ++t) out[k++] = int32_t(t);
+            for (int64_t t = 0; t < n; ++t)
+                out[k++] = int32_t(t);
         } else {
             const int64_t sinks = config_.effective_sinks();
-            for (int64_t t = 0; t < sinks; ++t) out[k++] = int32_t(t);
-            for (int64_t t = n - (budget - sinks); t < n; ++t) out[k++] = int32_t(t);
+            for (int64_t t = 0; t < sinks; ++t)
+                out[k++] = int32_t(t);
+            for (int64_t t = n - (budget - sinks); t < n; ++t)
+                out[k++] = int32_t(t);
         }
         s.counts[size_t(row)] = k;
     }
@@ -70,7 +75,7 @@ public:
 
 // Shared parts of the policies that rank every token: per-thread scratch and row bookkeeping.
 class RankingPolicy : public SelectionPolicy {
-protected:
+  protected:
     explicit RankingPolicy(const PolicyConfig& c) : SelectionPolicy(c) {}
     bool shared() const { return config_.gqa == GqaMode::shared; }
     int rows(const StepInputs& step) const { return shared() ? step.kv.kv_heads() : step.q_heads; }
@@ -81,7 +86,7 @@ protected:
 };
 
 class AdamasPolicy final : public RankingPolicy {
-public:
+  public:
     explicit AdamasPolicy(const PolicyConfig& c) : RankingPolicy(c) {}
     int64_t prepare(const StepInputs& step, Selection& s, int threads) override {
         const int d = step.kv.head_dim, words = code_words(d), g = step.group();
@@ -103,21 +108,24 @@ public:
         const int d = step.kv.head_dim, words = code_words(d), g = step.group();
         const CodeRows keys{step.kv.heads[size_t(h)].codes + begin * words, end - begin, words};
         uint16_t* out = distances_.data() + (shared() ? h : h * g) * stride_ + begin;
-        group_distances(query_codes_.data() + h * g * words, g, keys, config_.metric, config_.gqa, out, stride_);
+        group_distances(query_codes_.data() + h * g * words, g, keys, config_.metric, config_.gqa, out,
+                        stride_);
     }
     void select(const StepInputs& step, int row, int thread, Selection& s) override {
         const std::span<const uint16_t> dist(distances_.data() + row * stride_, size_t(step.kv.tokens));
-        s.counts[size_t(row)] = select_by_distance(dist, max_distance(step.kv.head_dim), rule_of(config_),
-                                                   s.indices.data() + row * s.row_capacity, scratch_[size_t(thread)]);
+        s.counts[size_t(row)] =
+            select_by_distance(dist, max_distance(step.kv.head_dim), rule_of(config_),
+                               s.indices.data() + row * s.row_capacity, scratch_[size_t(thread)]);
     }
-private:
+
+  private:
     std::vector<uint16_t> query_codes_;
     std::vector<uint16_t> distances_;
     int64_t stride_ = 0;
 };
 
 class OraclePolicy final : public RankingPolicy {
-public:
+  public:
     explicit OraclePolicy(const PolicyConfig& c) : RankingPolicy(c) {}
     int64_t prepare(const StepInputs& step, Selection& s, int threads) override {
         stride_ = step.kv.tokens;
@@ -132,27 +140,30 @@ public:
         const int64_t begin = (item % per_head) * kEstimateChunk;
         const int64_t end = std::min(step.kv.tokens, begin + kEstimateChunk);
         float* out = scores_.data() + h * g * stride_;
-        cpu::dot_scores(step.q + int64_t(h) * g * d, g, step.kv.heads[size_t(h)].k, step.kv.dtype, d, begin, end,
-                        out, stride_);
+        cpu::dot_scores(step.q + int64_t(h) * g * d, g, step.kv.heads[size_t(h)].k, step.kv.dtype, d, begin,
+                        end, out, stride_);
         if (shared())  // the group's best score, kept in the group's first row
             for (int64_t t = begin; t < end; ++t)
-                for (int q = 1; q < g; ++q) out[t] = max_nan_low(out[t], out[q * stride_ + t]);
+                for (int q = 1; q < g; ++q)
+                    out[t] = max_nan_low(out[t], out[q * stride_ + t]);
     }
     void select(const StepInputs& step, int row, int thread, Selection& s) override {
         const int64_t first_q = shared() ? int64_t(row) * step.group() : row;
         const std::span<const float> scores(scores_.data() + first_q * stride_, size_t(step.kv.tokens));
-        s.counts[size_t(row)] = select_by_score(scores, rule_of(config_), s.indices.data() + row * s.row_capacity,
-                                                scratch_[size_t(thread)]);
+        s.counts[size_t(row)] = select_by_score(
+            scores, rule_of(config_), s.indices.data() + row * s.row_capacity, scratch_[size_t(thread)]);
     }
 
-private:
-    static float max_nan_low(float a, float b) { return std::isnan(a) ? b : (std::isnan(b) ? a : std::max(a, b)); }
+  private:
+    static float max_nan_low(float a, float b) {
+        return std::isnan(a) ? b : (std::isnan(b) ? a : std::max(a, b));
+    }
     std::vector<float> scores_;
     int64_t stride_ = 0;
 };
 
 class QuestPolicy final : public RankingPolicy {
-public:
+  public:
     explicit QuestPolicy(const PolicyConfig& c) : RankingPolicy(c) {}
     int64_t prepare(const StepInputs& step, Selection& s, int threads) override {
         if (step.kv.page_size != config_.page_size || step.kv.heads[0].page_min == nullptr)
@@ -177,7 +188,8 @@ public:
                 const float* mn = kv.page_min + p * d;
                 const float* mx = kv.page_max + p * d;
                 float score = 0;
-                for (int j = 0; j < d; ++j) score += std::max(qv[j] * mn[j], qv[j] * mx[j]);
+                for (int j = 0; j < d; ++j)
+                    score += std::max(qv[j] * mn[j], qv[j] * mx[j]);
                 out[p] = score;
             }
         }
@@ -196,16 +208,17 @@ public:
         int32_t* pages = page_list_.data() + thread * kept_pages;
         // Pages rank like tokens: the current token's page is forced, ties go to the later page.
         const SelectionRule rule{int(kept_pages), 0, 0, true};
-        const int64_t count = select_by_score({scores_.data() + first_q * pages_, size_t(pages_)}, rule, pages,
-                                              scratch_[size_t(thread)]);
+        const int64_t count = select_by_score({scores_.data() + first_q * pages_, size_t(pages_)}, rule,
+                                              pages, scratch_[size_t(thread)]);
         int32_t* out = s.indices.data() + row * s.row_capacity;
         int64_t k = 0;
         for (int64_t i = 0; i < count; ++i)
-            for (int64_t t = pages[i] * page; t < std::min(n, (pages[i] + 1) * page); ++t) out[k++] = int32_t(t);
+            for (int64_t t = pages[i] * page; t < std::min(n, (pages[i] + 1) * page); ++t)
+                out[k++] = int32_t(t);
         s.counts[size_t(row)] = k;
     }
 
-private:
+  private:
     std::vector<float> scores_;
     std::vector<int32_t> page_list_;
     int64_t pages_ = 0;
@@ -216,11 +229,16 @@ private:
 std::unique_ptr<SelectionPolicy> make_policy(const PolicyConfig& config) {
     config.validate();
     switch (config.kind) {
-        case PolicyKind::dense: return std::make_unique<DensePolicy>(config);
-        case PolicyKind::adamas: return std::make_unique<AdamasPolicy>(config);
-        case PolicyKind::oracle: return std::make_unique<OraclePolicy>(config);
-        case PolicyKind::quest: return std::make_unique<QuestPolicy>(config);
-        case PolicyKind::streaming: return std::make_unique<StreamingPolicy>(config);
+        case PolicyKind::dense:
+            return std::make_unique<DensePolicy>(config);
+        case PolicyKind::adamas:
+            return std::make_unique<AdamasPolicy>(config);
+        case PolicyKind::oracle:
+            return std::make_unique<OraclePolicy>(config);
+        case PolicyKind::quest:
+            return std::make_unique<QuestPolicy>(config);
+        case PolicyKind::streaming:
+            return std::make_unique<StreamingPolicy>(config);
     }
     fail("unknown policy");
 }

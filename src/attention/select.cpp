@@ -17,21 +17,25 @@ template <typename Better>
 int64_t select_reference(int64_t n, SelectionRule rule, int32_t* out, Better better) {
     rule.validate();
     if (n <= rule.budget) {
-        for (int64_t t = 0; t < n; ++t) out[t] = int32_t(t);
+        for (int64_t t = 0; t < n; ++t)
+            out[t] = int32_t(t);
         return n;
     }
     const int64_t lo = rule.forced_prefix(), hi = n - rule.forced_suffix();
     const int64_t rest = rule.budget - lo - rule.forced_suffix();
     std::vector<int32_t> candidates;
-    for (int64_t t = lo; t < hi; ++t) candidates.push_back(int32_t(t));
+    for (int64_t t = lo; t < hi; ++t)
+        candidates.push_back(int32_t(t));
     std::sort(candidates.begin(), candidates.end(), [&](int32_t a, int32_t b) {
         if (better(a, b)) return true;
         if (better(b, a)) return false;
         return a > b;  // ties: the more recent token first
     });
     candidates.resize(size_t(rest));
-    for (int64_t t = hi; t < n; ++t) candidates.push_back(int32_t(t));
-    for (int64_t t = 0; t < lo; ++t) candidates.push_back(int32_t(t));
+    for (int64_t t = hi; t < n; ++t)
+        candidates.push_back(int32_t(t));
+    for (int64_t t = 0; t < lo; ++t)
+        candidates.push_back(int32_t(t));
     std::sort(candidates.begin(), candidates.end());
     std::copy(candidates.begin(), candidates.end(), out);
     return int64_t(candidates.size());

@@ -7,9 +7,12 @@ namespace adamas {
 
 std::string_view dtype_name(DType t) {
     switch (t) {
-        case DType::f32: return "f32";
-        case DType::f16: return "f16";
-        case DType::bf16: return "bf16";
+        case DType::f32:
+            return "f32";
+        case DType::f16:
+            return "f16";
+        case DType::bf16:
+            return "bf16";
     }
     return "?";
 }
@@ -37,7 +40,7 @@ uint16_t f32_to_f16(float f) {
     const uint32_t u = std::bit_cast<uint32_t>(f);
     const uint16_t sign = uint16_t((u >> 16) & 0x8000u);
     const uint32_t abs = u & 0x7fffffffu;
-    if (abs > 0x7f800000u) return uint16_t(sign | 0x7e00u);  // NaN
+    if (abs > 0x7f800000u) return uint16_t(sign | 0x7e00u);   // NaN
     if (abs >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds to >= 65520: infinity
     if (abs < 0x38800000u) {
         // Result is subnormal or zero: round abs * 2^24 to the nearest integer, ties to even.
@@ -55,15 +58,19 @@ uint16_t f32_to_f16(float f) {
 
 void store_row(const float* src, int64_t count, DType t, void* dst) {
     switch (t) {
-        case DType::f32: std::memcpy(dst, src, size_t(count) * 4); return;
+        case DType::f32:
+            std::memcpy(dst, src, size_t(count) * 4);
+            return;
         case DType::f16: {
             auto* out = static_cast<uint16_t*>(dst);
-            for (int64_t i = 0; i < count; ++i) out[i] = f32_to_f16(src[i]);
+            for (int64_t i = 0; i < count; ++i)
+                out[i] = f32_to_f16(src[i]);
             return;
         }
         case DType::bf16: {
             auto* out = static_cast<uint16_t*>(dst);
-            for (int64_t i = 0; i < count; ++i) out[i] = f32_to_bf16(src[i]);
+            for (int64_t i = 0; i < count; ++i)
+                out[i] = f32_to_bf16(src[i]);
             return;
         }
     }

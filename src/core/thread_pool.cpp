@@ -6,7 +6,8 @@ namespace adamas {
 
 ThreadPool::ThreadPool(int threads) {
     if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
-    for (int t = 1; t < threads; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+    for (int t = 1; t < threads; ++t)
+        workers_.emplace_back([this, t] { worker_loop(t); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -15,7 +16,8 @@ ThreadPool::~ThreadPool() {
         stopping_ = true;
     }
     wake_.notify_all();
-    for (auto& w : workers_) w.join();
+    for (auto& w : workers_)
+        w.join();
 }
 
 void ThreadPool::run_items(int thread) {
@@ -52,7 +54,8 @@ void ThreadPool::worker_loop(int thread) {
 void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, int)>& fn) {
     if (count <= 0) return;
     if (workers_.empty() || count == 1) {
-        for (int64_t i = 0; i < count; ++i) fn(i, 0);
+        for (int64_t i = 0; i < count; ++i)
+            fn(i, 0);
         return;
     }
     {

@@ -1,12 +1,13 @@
 // Vectorized decode attention over a token set for the query heads of one KV head: scores for a block
-// of tokens (each K row read once for all queries), a vectorized exp, then V rows accumulated with
-// online-softmax rescaling between blocks. K/V are converted from f16/bf16 to f32 in registers.
+// of tokens, a vectorized exp, then V rows accumulated with online-softmax rescaling between blocks.
+// K/V are converted from f16/bf16 to f32 in registers; the head dim is a template parameter so
+// queries and accumulators stay in registers. A block's rows are re-read per query from L1.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/attention_hwy.cpp"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
-#include <hwy/highway.h>
 #include <hwy/cache_control.h>
 #include <hwy/contrib/math/math-inl.h>
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
 
 #include <cmath>
 #include <limits>
@@ -22,7 +23,15 @@ namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 
-constexpr int kBlock = 128;     // tokens scored before their V rows are accumulated
+constexpr int kBlock = 128;  // tokens scored before their V rows are accumulated
+
+// Rows ahead to prefetch when gathering: enough cache lines in flight to cover DRAM latency.
+constexpr int kPrefetchRows = 8;
+
+HWY_INLINE void PrefetchRow(const uint8_t* row, int64_t bytes) {
+    for (int64_t line = 0; line < bytes; line += 64)
+        hwy::Prefetch(row + line);
+}
 
 template <DType kType>
 HWY_INLINE VF LoadRow(const void* row, int64_t i) {
@@ -38,44 +47,73 @@ HWY_INLINE VF LoadRow(const void* row, int64_t i) {
     }
 }
 
-template <DType kType>
-void AttendPartialT(const float* q, int count, const KvHeadView& kv, int d, TokenSet tokens,
-                    AttentionPartial* partials) {
+// Sums each of `kLanes` vectors across its lanes at once: a ConcatEven/ConcatOdd tree leaves lane i
+// holding the sum of v[i] (15 shuffle-add steps for 16 vectors instead of 16 horizontal reductions).
+HWY_INLINE VF TransposeSum(VF* v) {
+#if HWY_TARGET == HWY_SCALAR
+    return v[0];
+#else
     const DF df;
-    const int lanes = int(hn::Lanes(df));
-    ADAMAS_ASSERT(count <= kAttendMaxQueries && d % lanes == 0);
-    const int64_t row_bytes = int64_t(d) * dtype_size(kType);
+    for (int count = int(HWY_LANES(float)); count > 1; count /= 2)
+        for (int i = 0; i < count / 2; ++i)
+            v[i] = hn::Add(hn::ConcatEven(df, v[2 * i + 1], v[2 * i]),
+                           hn::ConcatOdd(df, v[2 * i + 1], v[2 * i]));
+    return v[0];
+#endif
+}
+
+template <DType kType, int kD>
+void AttendPartialT(const float* q, int count, const KvHeadView& kv, TokenSet tokens,
+                    AttentionPartial* partials) {
+    // Compile-time head dim: the query and the accumulator of one head live in registers.
+    constexpr int kLanes = int(HWY_LANES(float));
+    constexpr int kVecs = kD / kLanes;
+    static_assert(kD % kLanes == 0 && kBlock % kLanes == 0);
+    const DF df;
+    ADAMAS_ASSERT(count <= kAttendMaxQueries && int(hn::Lanes(df)) == kLanes);
+    constexpr int64_t kRowBytes = int64_t(kD) * dtype_size(kType);
     const auto* k_base = static_cast<const uint8_t*>(kv.k);
     const auto* v_base = static_cast<const uint8_t*>(kv.v);
-    const float scale = 1.0f / std::sqrt(float(d));
+    const VF scale = hn::Set(df, 1.0f / std::sqrt(float(kD)));
     HWY_ALIGN float score[kAttendMaxQueries][kBlock];
     bool poisoned[kAttendMaxQueries] = {};  // a NaN score: the max-subtracted exp would hide it
     for (int h = 0; h < count; ++h) {
         partials[h].max = -std::numeric_limits<float>::infinity();
         partials[h].sum = 0;
-        for (int j = 0; j < d; ++j) partials[h].acc[j] = 0;
+        for (int j = 0; j < kD; ++j)
+            partials[h].acc[j] = 0;
     }
+    auto token_at = [&](int64_t i) { return tokens.indices ? int64_t(tokens.indices[i]) : tokens.begin + i; };
     const int64_t m = tokens.size();
     for (int64_t b0 = 0; b0 < m; b0 += kBlock) {
         const int len = int(std::min<int64_t>(kBlock, m - b0));
-        // Scores: one pass over the block's K rows, every query per row.
-        for (int i = 0; i < len; ++i) {
-            const int64_t t = tokens.indices ? tokens.indices[b0 + i] : tokens.begin + b0 + i;
-            const void* k = k_base + t * row_bytes;
-            if (i + 4 < len) {  // gathered rows defeat the hardware prefetcher
-                const int64_t ahead = tokens.indices ? tokens.indices[b0 + i + 4] : t + 4;
-                hwy::Prefetch(k_base + ahead * row_bytes);
-            }
-            for (int h = 0; h < count; ++h) {
-                const float* qh = q + int64_t(h) * d;
-                VF s0 = hn::Zero(df), s1 = hn::Zero(df);
-                int j = 0;
-                for (; j + 2 * lanes <= d; j += 2 * lanes) {
-                    s0 = hn::MulAdd(hn::LoadU(df, qh + j), LoadRow<kType>(k, j), s0);
-                    s1 = hn::MulAdd(hn::LoadU(df, qh + j + lanes), LoadRow<kType>(k, j + lanes), s1);
+        const int padded = (len + kLanes - 1) / kLanes * kLanes;
+        // Scores, kLanes tokens at a time per query: per-token product vectors, then one transpose-sum.
+        for (int h = 0; h < count; ++h) {
+            VF qv[kVecs];
+            for (int j = 0; j < kVecs; ++j)
+                qv[j] = hn::LoadU(df, q + int64_t(h) * kD + j * kLanes);
+            for (int i0 = 0; i0 < padded; i0 += kLanes) {
+                VF prod[kLanes];
+                for (int r = 0; r < kLanes; ++r) {
+                    const int i = i0 + r;
+                    if (i >= len) {
+                        prod[r] = hn::Zero(df);
+                        continue;
+                    }
+                    const uint8_t* k = k_base + token_at(b0 + i) * kRowBytes;
+                    if (h == 0 && tokens.indices && i + kPrefetchRows < len)  // gathers defeat the prefetcher
+                        PrefetchRow(k_base + tokens.indices[b0 + i + kPrefetchRows] * kRowBytes, kRowBytes);
+                    VF s0 = hn::Mul(qv[0], LoadRow<kType>(k, 0));
+                    VF s1 = hn::Zero(df);
+                    for (int j = 1; j < kVecs; j += 2) {
+                        s1 = hn::MulAdd(qv[j], LoadRow<kType>(k, j * kLanes), s1);
+                        if (j + 1 < kVecs)
+                            s0 = hn::MulAdd(qv[j + 1], LoadRow<kType>(k, (j + 1) * kLanes), s0);
+                    }
+                    prod[r] = hn::Add(s0, s1);
                 }
-                for (; j < d; j += lanes) s0 = hn::MulAdd(hn::LoadU(df, qh + j), LoadRow<kType>(k, j), s0);
-                score[h][i] = hn::GetLane(hn::SumOfLanes(df, hn::Add(s0, s1))) * scale;
+                hn::Store(hn::Mul(TransposeSum(prod), scale), df, score[h] + i0);
             }
         }
         // Softmax bookkeeping per query: rescale what was accumulated if the max grew.
@@ -92,39 +130,56 @@ void AttendPartialT(const float* q, int count, const KvHeadView& kv, int d, Toke
                 const float shrink = std::exp(partials[h].max - top);  // exp(-inf) = 0 on the first block
                 if (partials[h].sum != 0) {
                     partials[h].sum *= shrink;
-                    for (int j = 0; j < d; ++j) partials[h].acc[j] *= shrink;
+                    for (int j = 0; j < kD; ++j)
+                        partials[h].acc[j] *= shrink;
                 }
                 partials[h].max = top;
             }
             const VF vtop = hn::Set(df, top);
-            float total = 0;
-            int i = 0;
-            for (; i + lanes <= len; i += lanes) {
-                const VF p = hn::Exp(df, hn::Sub(hn::Load(df, score[h] + i), vtop));
+            VF total = hn::Zero(df);
+            for (int i = 0; i < padded; i += kLanes) {
+                VF p = hn::Exp(df, hn::Sub(hn::Load(df, score[h] + i), vtop));
+                if (i + kLanes > len) p = hn::IfThenElseZero(hn::FirstN(df, size_t(len - i)), p);  // padding
                 hn::Store(p, df, weight[h] + i);
-                total += hn::GetLane(hn::SumOfLanes(df, p));
+                total = hn::Add(total, p);
             }
-            for (; i < len; ++i) total += (weight[h][i] = std::exp(score[h][i] - top));
-            partials[h].sum += total;
+            partials[h].sum += hn::GetLane(hn::SumOfLanes(df, total));
         }
-        // Values: one pass over the block's V rows.
-        for (int i = 0; i < len; ++i) {
-            const int64_t t = tokens.indices ? tokens.indices[b0 + i] : tokens.begin + b0 + i;
-            const void* v = v_base + t * row_bytes;
-            if (i + 4 < len) {
-                const int64_t ahead = tokens.indices ? tokens.indices[b0 + i + 4] : t + 4;
-                hwy::Prefetch(v_base + ahead * row_bytes);
-            }
-            for (int h = 0; h < count; ++h) {
+        // Values: the accumulator of one query stays in registers over the block.
+        for (int h = 0; h < count; ++h) {
+            VF acc[kVecs];
+            for (int j = 0; j < kVecs; ++j)
+                acc[j] = hn::LoadU(df, partials[h].acc + j * kLanes);
+            for (int i = 0; i < len; ++i) {
+                const uint8_t* v = v_base + token_at(b0 + i) * kRowBytes;
+                if (h == 0 && tokens.indices && i + kPrefetchRows < len)
+                    PrefetchRow(v_base + tokens.indices[b0 + i + kPrefetchRows] * kRowBytes, kRowBytes);
                 const VF p = hn::Set(df, weight[h][i]);
-                float* acc = partials[h].acc;
-                for (int j = 0; j < d; j += lanes)
-                    hn::StoreU(hn::MulAdd(p, LoadRow<kType>(v, j), hn::LoadU(df, acc + j)), df, acc + j);
+                for (int j = 0; j < kVecs; ++j)
+                    acc[j] = hn::MulAdd(p, LoadRow<kType>(v, j * kLanes), acc[j]);
             }
+            for (int j = 0; j < kVecs; ++j)
+                hn::StoreU(acc[j], df, partials[h].acc + j * kLanes);
         }
     }
     for (int h = 0; h < count; ++h)
         if (poisoned[h]) partials[h].max = partials[h].sum = std::numeric_limits<float>::quiet_NaN();
+}
+
+template <DType kType>
+void AttendPartialD(const float* q, int count, const KvHeadView& kv, int d, TokenSet tokens,
+                    AttentionPartial* partials) {
+    switch (d) {
+        case 32:
+            return AttendPartialT<kType, 32>(q, count, kv, tokens, partials);
+        case 64:
+            return AttendPartialT<kType, 64>(q, count, kv, tokens, partials);
+        case 128:
+            return AttendPartialT<kType, 128>(q, count, kv, tokens, partials);
+        case 256:
+            return AttendPartialT<kType, 256>(q, count, kv, tokens, partials);
+    }
+    ADAMAS_ASSERT(false && "head dim must be 32, 64, 128 or 256");
 }
 
 template <DType kType>
@@ -138,7 +193,8 @@ void DotScoresT(const float* q, int count, const void* k, int d, int64_t begin, 
         for (int h = 0; h < count; ++h) {
             const float* qh = q + int64_t(h) * d;
             VF s = hn::Zero(df);
-            for (int j = 0; j < d; j += lanes) s = hn::MulAdd(hn::LoadU(df, qh + j), LoadRow<kType>(row, j), s);
+            for (int j = 0; j < d; j += lanes)
+                s = hn::MulAdd(hn::LoadU(df, qh + j), LoadRow<kType>(row, j), s);
             scores[h * stride + t] = hn::GetLane(hn::SumOfLanes(df, s));
         }
     }
@@ -147,18 +203,24 @@ void DotScoresT(const float* q, int count, const void* k, int d, int64_t begin, 
 void DotScoresImpl(const float* q, int count, const void* k, DType dtype, int d, int64_t begin, int64_t end,
                    float* scores, int64_t stride) {
     switch (dtype) {
-        case DType::f32: return DotScoresT<DType::f32>(q, count, k, d, begin, end, scores, stride);
-        case DType::f16: return DotScoresT<DType::f16>(q, count, k, d, begin, end, scores, stride);
-        case DType::bf16: return DotScoresT<DType::bf16>(q, count, k, d, begin, end, scores, stride);
+        case DType::f32:
+            return DotScoresT<DType::f32>(q, count, k, d, begin, end, scores, stride);
+        case DType::f16:
+            return DotScoresT<DType::f16>(q, count, k, d, begin, end, scores, stride);
+        case DType::bf16:
+            return DotScoresT<DType::bf16>(q, count, k, d, begin, end, scores, stride);
     }
 }
 
 void AttendPartialImpl(const float* q, int count, const KvHeadView& kv, DType dtype, int d, TokenSet tokens,
                        AttentionPartial* partials) {
     switch (dtype) {
-        case DType::f32: return AttendPartialT<DType::f32>(q, count, kv, d, tokens, partials);
-        case DType::f16: return AttendPartialT<DType::f16>(q, count, kv, d, tokens, partials);
-        case DType::bf16: return AttendPartialT<DType::bf16>(q, count, kv, d, tokens, partials);
+        case DType::f32:
+            return AttendPartialD<DType::f32>(q, count, kv, d, tokens, partials);
+        case DType::f16:
+            return AttendPartialD<DType::f16>(q, count, kv, d, tokens, partials);
+        case DType::bf16:
+            return AttendPartialD<DType::bf16>(q, count, kv, d, tokens, partials);
     }
 }
 
@@ -181,8 +243,8 @@ void attend_partial(const float* q, int count, const KvHeadView& kv, DType dtype
                     AttentionPartial* partials) {
     for (int first = 0; first < count; first += cpu::kAttendMaxQueries) {
         const int part = std::min(count - first, cpu::kAttendMaxQueries);
-        HWY_DYNAMIC_DISPATCH(cpu::AttendPartialImpl)(q + int64_t(first) * d, part, kv, dtype, d, tokens,
-                                                     partials + first);
+        HWY_DYNAMIC_DISPATCH(cpu::AttendPartialImpl)
+        (q + int64_t(first) * d, part, kv, dtype, d, tokens, partials + first);
     }
 }
 }  // namespace adamas

@@ -45,7 +45,8 @@ HWY_INLINE VU ReduceTree(VU* v, int count) {  // count is a compile-time constan
     const DU du;
     for (; count > 1; count /= 2)
         for (int i = 0; i < count / 2; ++i)
-            v[i] = hn::Add(hn::ConcatEven(du, v[2 * i + 1], v[2 * i]), hn::ConcatOdd(du, v[2 * i + 1], v[2 * i]));
+            v[i] = hn::Add(hn::ConcatEven(du, v[2 * i + 1], v[2 * i]),
+                           hn::ConcatOdd(du, v[2 * i + 1], v[2 * i]));
 #endif
     return v[0];
 }
@@ -62,8 +63,8 @@ void DistancesT(const uint16_t* queries, int count, CodeRows keys, uint16_t* out
     // Compile-time shapes so the group's vectors stay in registers and every loop unrolls.
     constexpr int kLanes = int(HWY_LANES(uint32_t));
     constexpr int kVectorsPerRow = kRowLanes > kLanes ? kRowLanes / kLanes : 1;  // rows longer than a vector
-    constexpr int kGroupVectors = kRowLanes < kLanes ? kRowLanes : kLanes;        // reduction inputs
-    constexpr int kRowsPerGroup = kLanes;                                          // one output vector
+    constexpr int kGroupVectors = kRowLanes < kLanes ? kRowLanes : kLanes;       // reduction inputs
+    constexpr int kRowsPerGroup = kLanes;                                        // one output vector
     const DU du;
     const hn::Rebind<uint16_t, DU> du16;
     const hn::RebindToSigned<DU> di;
@@ -92,14 +93,16 @@ void DistancesT(const uint16_t* queries, int count, CodeRows keys, uint16_t* out
             for (int v = 0; v < kGroupVectors; ++v) {
                 VU sum = hn::Zero(du);
                 for (int part = 0; part < kVectorsPerRow; ++part)
-                    sum = hn::Add(sum, LaneDistance<kMetric>(hn::LoadU(du, src + (v * kVectorsPerRow + part) * kLanes),
-                                                             hn::Load(du, p.code + part * kLanes),
-                                                             hn::Load(du, p.mid + part * kLanes)));
+                    sum = hn::Add(
+                        sum, LaneDistance<kMetric>(hn::LoadU(du, src + (v * kVectorsPerRow + part) * kLanes),
+                                                   hn::Load(du, p.code + part * kLanes),
+                                                   hn::Load(du, p.mid + part * kLanes)));
                 partial[v] = sum;
             }
             const VU dist = ReduceTree(partial, kGroupVectors);
             if constexpr (kMode == GqaMode::per_head) {
-                hn::StoreU(hn::DemoteTo(du16, hn::BitCast(di, dist)), du16, out + q * out_stride + g * kRowsPerGroup);
+                hn::StoreU(hn::DemoteTo(du16, hn::BitCast(di, dist)), du16,
+                           out + q * out_stride + g * kRowsPerGroup);
             } else {
                 best = hn::Min(best, dist);
             }
@@ -122,10 +125,14 @@ void DistancesT(const uint16_t* queries, int count, CodeRows keys, uint16_t* out
 template <Metric kMetric, GqaMode kMode>
 void DistancesImpl(const uint16_t* queries, int count, CodeRows keys, uint16_t* out, int64_t out_stride) {
     switch (keys.words) {
-        case 4: return DistancesT<kMetric, kMode, 2>(queries, count, keys, out, out_stride);
-        case 8: return DistancesT<kMetric, kMode, 4>(queries, count, keys, out, out_stride);
-        case 16: return DistancesT<kMetric, kMode, 8>(queries, count, keys, out, out_stride);
-        case 32: return DistancesT<kMetric, kMode, 16>(queries, count, keys, out, out_stride);
+        case 4:
+            return DistancesT<kMetric, kMode, 2>(queries, count, keys, out, out_stride);
+        case 8:
+            return DistancesT<kMetric, kMode, 4>(queries, count, keys, out, out_stride);
+        case 16:
+            return DistancesT<kMetric, kMode, 8>(queries, count, keys, out, out_stride);
+        case 32:
+            return DistancesT<kMetric, kMode, 16>(queries, count, keys, out, out_stride);
     }
     ADAMAS_ASSERT(false && "head dim must be 32, 64, 128 or 256");
 }
@@ -133,10 +140,12 @@ void DistancesImpl(const uint16_t* queries, int count, CodeRows keys, uint16_t* 
 void GroupDistancesImpl(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
                         uint16_t* out, int64_t out_stride) {
     if (metric == Metric::l1) {
-        if (mode == GqaMode::per_head) return DistancesImpl<Metric::l1, GqaMode::per_head>(queries, count, keys, out, out_stride);
+        if (mode == GqaMode::per_head)
+            return DistancesImpl<Metric::l1, GqaMode::per_head>(queries, count, keys, out, out_stride);
         return DistancesImpl<Metric::l1, GqaMode::shared>(queries, count, keys, out, out_stride);
     }
-    if (mode == GqaMode::per_head) return DistancesImpl<Metric::xor_weighted, GqaMode::per_head>(queries, count, keys, out, out_stride);
+    if (mode == GqaMode::per_head)
+        return DistancesImpl<Metric::xor_weighted, GqaMode::per_head>(queries, count, keys, out, out_stride);
     return DistancesImpl<Metric::xor_weighted, GqaMode::shared>(queries, count, keys, out, out_stride);
 }
 

@@ -42,7 +42,8 @@ void HadamardImpl(float* x, int d) {
                 hn::StoreU(hn::Sub(a, b), df, x + j + h);
             }
     const auto scale = hn::Set(df, 1.0f / std::sqrt(float(d)));
-    for (int i = 0; i < d; i += lanes) hn::StoreU(hn::Mul(hn::LoadU(df, x + i), scale), df, x + i);
+    for (int i = 0; i < d; i += lanes)
+        hn::StoreU(hn::Mul(hn::LoadU(df, x + i), scale), df, x + i);
 }
 
 }  // namespace adamas::cpu::HWY_NAMESPACE
@@ -52,7 +53,9 @@ HWY_AFTER_NAMESPACE();
 namespace adamas::cpu {
 HWY_EXPORT(HadamardImpl);
 
-void hadamard(float* x, int d) { HWY_DYNAMIC_DISPATCH(HadamardImpl)(x, d); }
+void hadamard(float* x, int d) {
+    HWY_DYNAMIC_DISPATCH(HadamardImpl)(x, d);
+}
 
 const char* simd_target_name() {
     const int64_t usable = hwy::SupportedTargets() & HWY_TARGETS;

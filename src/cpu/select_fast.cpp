@@ -1,5 +1,5 @@
 // Fast budgeted selection. Distances: a histogram of at most 3d+1 bins finds the cutoff distance,
-// after a cheap pre-filter (a threshold from a 1/16 sample, then a vectorized scan) shrinks the
+// after a cheap pre-filter (a threshold from a sample of ~2048 tokens, then a vectorized scan) shrinks the
 // candidates to a few times the budget; if the sample misjudged, the exact path runs on everything,
 // so the result never depends on the sample. Scores (oracle): nth_element on 64-bit keys that order
 // by score and then recency. Both match the reference in src/attention/select.cpp bit for bit.
@@ -16,14 +16,17 @@ namespace adamas {
 
 namespace {
 
-constexpr int64_t kSampleStride = 16;
+constexpr int64_t kSamples = 2048;  // sample size for the pre-filter threshold, whatever n
 
 // Writes forced prefix [0, lo), then `chosen` (ascending, within [lo, hi)), then [hi, n).
 int64_t write_with_forced(int64_t lo, int64_t hi, int64_t n, std::span<const int32_t> chosen, int32_t* out) {
     int64_t k = 0;
-    for (int64_t t = 0; t < lo; ++t) out[k++] = int32_t(t);
-    for (int32_t t : chosen) out[k++] = t;
-    for (int64_t t = hi; t < n; ++t) out[k++] = int32_t(t);
+    for (int64_t t = 0; t < lo; ++t)
+        out[k++] = int32_t(t);
+    for (int32_t t : chosen)
+        out[k++] = t;
+    for (int64_t t = hi; t < n; ++t)
+        out[k++] = int32_t(t);
     return k;
 }
 
@@ -33,10 +36,12 @@ template <typename IndexAt>
 void choose_by_histogram(std::span<const uint16_t> dist, int max_dist, int64_t count, IndexAt index_at,
                          int64_t rest, std::vector<uint32_t>& histogram, std::vector<int32_t>& chosen) {
     histogram.assign(size_t(max_dist) + 1, 0);
-    for (int64_t i = 0; i < count; ++i) ++histogram[dist[index_at(i)]];
+    for (int64_t i = 0; i < count; ++i)
+        ++histogram[dist[index_at(i)]];
     int cutoff = 0;
     int64_t below = 0;  // candidates with distance < cutoff
-    while (below + histogram[size_t(cutoff)] < rest) below += histogram[size_t(cutoff++)];
+    while (below + histogram[size_t(cutoff)] < rest)
+        below += histogram[size_t(cutoff++)];
     int64_t at_cutoff = rest - below;  // how many of the distance == cutoff ones to keep, newest first
     int64_t first_kept = count;        // position (in candidate order) of the oldest kept one at cutoff
     for (int64_t i = count - 1; i >= 0 && at_cutoff > 0; --i)
@@ -58,7 +63,8 @@ int64_t select_by_distance(std::span<const uint16_t> dist, int max_dist, Selecti
                            SelectScratch& scratch) {
     const int64_t n = int64_t(dist.size());
     if (n <= rule.budget) {
-        for (int64_t t = 0; t < n; ++t) out[t] = int32_t(t);
+        for (int64_t t = 0; t < n; ++t)
+            out[t] = int32_t(t);
         return n;
     }
     const int64_t lo = rule.forced_prefix(), hi = n - rule.forced_suffix();
@@ -72,31 +78,38 @@ int64_t select_by_distance(std::span<const uint16_t> dist, int max_dist, Selecti
             // Threshold: the distance below which ~2× the needed share of the sample lies (+ slack).
             auto& h = scratch.histogram;
             h.assign(size_t(max_dist) + 1, 0);
-            int64_t samples = 0;
-            for (int64_t t = lo; t < hi; t += kSampleStride, ++samples) ++h[dist[t]];
-            const int64_t want = 2 * rest / kSampleStride + 8;
+            const int64_t stride = std::max<int64_t>(1, span / kSamples);
+            for (int64_t t = lo; t < hi; t += stride)
+                ++h[dist[t]];
+            const int64_t want = 2 * rest / stride + 8;
             int threshold = 0;
-            for (int64_t cum = h[0]; cum < want && threshold < max_dist;) cum += h[size_t(++threshold)];
+            for (int64_t cum = h[0]; cum < want && threshold < max_dist;)
+                cum += h[size_t(++threshold)];
             auto& filtered = scratch.filtered;
-            if (filtered.size() < size_t(span + 64)) filtered.resize(size_t(span + 64));  // grows, never refills
-            const int64_t passed = cpu::filter_at_most(dist.data(), lo, hi, uint16_t(threshold), filtered.data());
+            if (filtered.size() < size_t(span + 64))
+                filtered.resize(size_t(span + 64));  // grows, never refills
+            const int64_t passed =
+                cpu::filter_at_most(dist.data(), lo, hi, uint16_t(threshold), filtered.data());
             if (passed >= rest) {
-                choose_by_histogram(dist, max_dist, passed,
-                                    [&](int64_t i) { return filtered[size_t(i)]; }, rest, h, chosen);
+                choose_by_histogram(
+                    dist, max_dist, passed, [&](int64_t i) { return filtered[size_t(i)]; }, rest, h, chosen);
                 done = true;
             }
         }
         if (!done)
-            choose_by_histogram(dist, max_dist, span, [&](int64_t i) { return int32_t(lo + i); }, rest,
-                                scratch.histogram, chosen);
+            choose_by_histogram(
+                dist, max_dist, span, [&](int64_t i) { return int32_t(lo + i); }, rest, scratch.histogram,
+                chosen);
     }
     return write_with_forced(lo, hi, n, chosen, out);
 }
 
-int64_t select_by_score(std::span<const float> scores, SelectionRule rule, int32_t* out, SelectScratch& scratch) {
+int64_t select_by_score(std::span<const float> scores, SelectionRule rule, int32_t* out,
+                        SelectScratch& scratch) {
     const int64_t n = int64_t(scores.size());
     if (n <= rule.budget) {
-        for (int64_t t = 0; t < n; ++t) out[t] = int32_t(t);
+        for (int64_t t = 0; t < n; ++t)
+            out[t] = int32_t(t);
         return n;
     }
     const int64_t lo = rule.forced_prefix(), hi = n - rule.forced_suffix();
@@ -121,7 +134,8 @@ int64_t select_by_score(std::span<const float> scores, SelectionRule rule, int32
             keyed[size_t(t - lo)] = (uint64_t(rank) << 32) | uint32_t(~uint32_t(t));
         }
         std::nth_element(keyed.begin(), keyed.begin() + (rest - 1), keyed.end());
-        for (int64_t i = 0; i < rest; ++i) chosen.push_back(int32_t(~uint32_t(keyed[size_t(i)])));
+        for (int64_t i = 0; i < rest; ++i)
+            chosen.push_back(int32_t(~uint32_t(keyed[size_t(i)])));
         std::sort(chosen.begin(), chosen.end());
     }
     return write_with_forced(lo, hi, n, chosen, out);

@@ -32,7 +32,8 @@ std::vector<float> fast_attention(const float* q, int count, const KvHeadView& k
     const int64_t m = idx ? int64_t(idx->size()) : n;
     std::vector<float> acc(size_t(parts * count * d)), out(size_t(count * d));
     std::vector<AttentionPartial> partials(size_t(parts * count));
-    for (size_t i = 0; i < partials.size(); ++i) partials[i].acc = acc.data() + i * size_t(d);
+    for (size_t i = 0; i < partials.size(); ++i)
+        partials[i].acc = acc.data() + i * size_t(d);
     for (int p = 0; p < parts; ++p) {
         const int64_t b = m * p / parts, e = m * (p + 1) / parts;
         const TokenSet set = idx ? TokenSet{idx->data() + b, 0, e - b} : TokenSet{nullptr, b, e};
@@ -40,7 +41,8 @@ std::vector<float> fast_attention(const float* q, int count, const KvHeadView& k
     }
     for (int h = 0; h < count; ++h) {
         std::vector<AttentionPartial> mine;
-        for (int p = 0; p < parts; ++p) mine.push_back(partials[size_t(p * count + h)]);
+        for (int p = 0; p < parts; ++p)
+            mine.push_back(partials[size_t(p * count + h)]);
         merge_partials(mine.data(), parts, d, out.data() + h * d);
     }
     return out;
@@ -57,19 +59,21 @@ TEST(Attention, FastMatchesReference) {
                         const auto q = test::random_floats(size_t(count * d), seed + 2);
                         const KvHeadView kv{rows.k.data(), rows.v.data()};
                         std::vector<int32_t> idx;
-                        for (int64_t t = 0; t < n; t += 3) idx.push_back(int32_t(t));
+                        for (int64_t t = 0; t < n; t += 3)
+                            idx.push_back(int32_t(t));
                         const int64_t m = gathered ? int64_t(idx.size()) : n;
                         std::vector<float> want(size_t(count * d));
                         attend_reference(q.data(), count, kv, dtype, d,
-                                         gathered ? TokenSet{idx.data(), 0, m} : TokenSet{nullptr, 0, n}, want.data());
+                                         gathered ? TokenSet{idx.data(), 0, m} : TokenSet{nullptr, 0, n},
+                                         want.data());
                         for (int parts : {1, 3}) {
                             if (parts > m) continue;
-                            const auto got = fast_attention(q.data(), count, kv, dtype, d, gathered ? &idx : nullptr,
-                                                            n, parts);
+                            const auto got = fast_attention(q.data(), count, kv, dtype, d,
+                                                            gathered ? &idx : nullptr, n, parts);
                             // f32 accumulation over m terms: a naive float loop gets ~m·2^-24.
                             EXPECT_LT(test::relative_error(got.data(), want.data(), want.size()), 2e-5)
-                                << "dtype=" << dtype_name(dtype) << " d=" << d << " n=" << n << " count=" << count
-                                << " gathered=" << gathered << " parts=" << parts;
+                                << "dtype=" << dtype_name(dtype) << " d=" << d << " n=" << n
+                                << " count=" << count << " gathered=" << gathered << " parts=" << parts;
                         }
                     }
 }
@@ -95,7 +99,8 @@ TEST(Attention, NaNInKeysPropagates) {
     const KvHeadView kv{rows.k.data(), rows.v.data()};
     const auto got = fast_attention(q.data(), 1, kv, DType::f32, d, nullptr, n, 2);
     bool any_nan = false;
-    for (float x : got) any_nan |= std::isnan(x);
+    for (float x : got)
+        any_nan |= std::isnan(x);
     EXPECT_TRUE(any_nan) << "a NaN key must not vanish silently";
 }
 

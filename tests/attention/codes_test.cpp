@@ -15,7 +15,8 @@ TEST(Codes, FastMatchesReference) {
     for (int d : {32, 64, 128, 256})
         for (float tau : {0.0f, 0.5f, 10.0f})
             for (int trial = 0; trial < 20; ++trial) {
-                auto x = test::random_floats(size_t(d), test::seed_for({d, trial}), trial % 3 == 0 ? 20.0f : 1.0f);
+                auto x =
+                    test::random_floats(size_t(d), test::seed_for({d, trial}), trial % 3 == 0 ? 20.0f : 1.0f);
                 if (trial == 1) x[3] = std::numeric_limits<float>::quiet_NaN();
                 if (trial == 2) x[5] = tau, x[6] = -tau, x[7] = 0.0f, x[8] = -0.0f;  // boundaries
                 if (trial == 3) x[9] = std::numeric_limits<float>::infinity(), x[10] = -x[9];
@@ -32,10 +33,12 @@ TEST(Codes, BucketsAndLayoutFollowTheSpec) {
     const float values[] = {-3.0f, -2.0f, -1.0f, 0.0f, 1.0f, 2.0f, 3.0f, std::nanf("")};
     const int want_codes[] = {0, 0, 1, 1, 2, 2, 3, 0};
     std::vector<float> x(32);
-    for (int i = 0; i < 32; ++i) x[size_t(i)] = values[i % 8];
+    for (int i = 0; i < 32; ++i)
+        x[size_t(i)] = values[i % 8];
     std::vector<uint16_t> words(4);
     encode_codes(x, tau, words);
-    for (int i = 0; i < 32; ++i) EXPECT_EQ(code_at(words.data(), i), want_codes[i % 8]) << i;
+    for (int i = 0; i < 32; ++i)
+        EXPECT_EQ(code_at(words.data(), i), want_codes[i % 8]) << i;
     // Word j packs dims 8j..8j+7 least significant first: 0,0,1,1,2,2,3,0 -> 0b00'11'10'10'01'01'00'00.
     EXPECT_EQ(words[0], 0b0011101001010000);
 }

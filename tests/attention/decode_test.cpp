@@ -23,7 +23,10 @@ struct Fixture {
     KvCache cache;
 
     Fixture(int qh, int kvh, int dim, int64_t tokens, DType dtype, float tau, uint64_t seed)
-        : q_heads(qh), kv_heads(kvh), d(dim), n(tokens),
+        : q_heads(qh),
+          kv_heads(kvh),
+          d(dim),
+          n(tokens),
           k(test::random_floats(size_t(tokens * kvh * dim), seed, 2.0f)),
           v(test::random_floats(size_t(tokens * kvh * dim), seed + 1)),
           q(test::random_floats(size_t(qh * dim), seed + 2, 2.0f)),
@@ -31,7 +34,8 @@ struct Fixture {
         // Append in uneven chunks, as prefill then decode would.
         for (int64_t t = 0; t < n;) {
             const int64_t len = std::min<int64_t>(n - t, t == 0 ? 37 : 1 + t % 5);
-            cache.append(0, KvTokens{k.data() + t * kvh * dim, v.data() + t * kvh * dim, len, kvh * dim, dim});
+            cache.append(0,
+                         KvTokens{k.data() + t * kvh * dim, v.data() + t * kvh * dim, len, kvh * dim, dim});
             t += len;
         }
     }
@@ -45,7 +49,8 @@ TEST(KvCache, StoresCodesAndPagesByTheFormula) {
         for (int64_t t = 0; t < f.n; ++t) {
             std::vector<uint16_t> want(8);
             rotate_encode({f.k.data() + (t * 2 + h) * 64, 64}, 0.5f, want);
-            ASSERT_TRUE(std::equal(want.begin(), want.end(), view.heads[size_t(h)].codes + t * 8)) << h << " " << t;
+            ASSERT_TRUE(std::equal(want.begin(), want.end(), view.heads[size_t(h)].codes + t * 8))
+                << h << " " << t;
         }
     for (int h = 0; h < 2; ++h)
         for (int64_t p = 0; p < 7; ++p)
@@ -58,6 +63,26 @@ TEST(KvCache, StoresCodesAndPagesByTheFormula) {
                 ASSERT_EQ(view.heads[size_t(h)].page_min[p * 64 + j], mn);
                 ASSERT_EQ(view.heads[size_t(h)].page_max[p * 64 + j], mx);
             }
+}
+
+TEST(KvCache, CodesAndPagesDeriveFromTheStoredKeys) {
+    // bf16 rounds the keys: codes and Quest bounds must follow the rounded values attention reads.
+    const int d = 64;
+    auto k = test::random_floats(40 * d, 5, 3.0f);
+    k[size_t(20 * d + 7)] = std::nanf("");  // mid-page NaN: poisons the bounds of page 1
+    KvCache cache(KvCacheShape{1, d, DType::bf16, 64, 1, 16}, std::vector<float>{0.5f});
+    cache.append(0, KvTokens{k.data(), k.data(), 40, d, 0});
+    const KvHeadView head = cache.view(0).heads[0];
+    for (int64_t t = 0; t < 40; ++t) {
+        std::vector<float> stored(static_cast<size_t>(d));
+        for (int j = 0; j < d; ++j)
+            stored[size_t(j)] = bf16_to_f32(f32_to_bf16(k[size_t(t * d + j)]));
+        std::vector<uint16_t> want(8);
+        rotate_encode(stored, 0.5f, want);
+        ASSERT_TRUE(std::equal(want.begin(), want.end(), head.codes + t * 8)) << t;
+    }
+    EXPECT_TRUE(std::isnan(head.page_min[1 * d + 7]) && std::isnan(head.page_max[1 * d + 7]));
+    EXPECT_FALSE(std::isnan(head.page_min[0 * d + 7]) || std::isnan(head.page_min[2 * d + 7]));
 }
 
 TEST(KvCache, OverflowIsAnErrorAndLeavesTheSequenceUnchanged) {
@@ -89,8 +114,8 @@ std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyCo
             for (int i = 0; i < count; ++i)
                 rotate_encode({f.q.data() + (first + i) * f.d, size_t(f.d)}, view.heads[size_t(kvh)].tau,
                               {qc.data() + i * words, size_t(words)});
-            group_distances_reference(qc.data(), count, CodeRows{view.heads[size_t(kvh)].codes, f.n, words}, c.metric,
-                                      c.gqa, dist.data(), f.n);
+            group_distances_reference(qc.data(), count, CodeRows{view.heads[size_t(kvh)].codes, f.n, words},
+                                      c.metric, c.gqa, dist.data(), f.n);
             m = select_by_distance_reference({dist.data(), size_t(f.n)}, 3 * f.d, rule, out.data());
         } else if (c.kind == PolicyKind::oracle) {
             std::vector<float> score(size_t(f.n), -1e30f);
@@ -98,7 +123,8 @@ std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyCo
                 for (int i = 0; i < count; ++i) {
                     double dot = 0;
                     for (int j = 0; j < f.d; ++j)
-                        dot += double(f.q[size_t((first + i) * f.d + j)]) * f.k[size_t((t * f.kv_heads + kvh) * f.d + j)];
+                        dot += double(f.q[size_t((first + i) * f.d + j)]) *
+                               f.k[size_t((t * f.kv_heads + kvh) * f.d + j)];
                     score[size_t(t)] = std::max(score[size_t(t)], float(dot));
                 }
             m = select_by_score_reference(score, rule, out.data());
@@ -120,9 +146,11 @@ std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyCo
                     score[size_t(p)] = std::max(score[size_t(p)], float(s));
                 }
             std::vector<int32_t> kept(static_cast<size_t>(pages));
-            const int64_t kept_count = select_by_score_reference(score, {(c.budget + 15) / 16, 0, 0, true}, kept.data());
+            const int64_t kept_count =
+                select_by_score_reference(score, {(c.budget + 15) / 16, 0, 0, true}, kept.data());
             for (int64_t i = 0; i < kept_count; ++i)
-                for (int64_t t = kept[size_t(i)] * 16; t < std::min<int64_t>(f.n, (kept[size_t(i)] + 1) * 16); ++t)
+                for (int64_t t = kept[size_t(i)] * 16; t < std::min<int64_t>(f.n, (kept[size_t(i)] + 1) * 16);
+                     ++t)
                     out[size_t(m++)] = int32_t(t);
         }
         out.resize(size_t(m));
@@ -133,32 +161,37 @@ std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyCo
 
 TEST(Decode, EveryPolicyMatchesItsReference) {
     ThreadPool pool(2);
-    for (auto [qh, kvh, d] : {std::tuple{4, 4, 64}, std::tuple{9, 3, 64}, std::tuple{8, 2, 128}, std::tuple{8, 1, 32}})
+    for (auto [qh, kvh, d] :
+         {std::tuple{4, 4, 64}, std::tuple{9, 3, 64}, std::tuple{8, 2, 128}, std::tuple{8, 1, 32}})
         for (int64_t n : {1, 63, 64, 65, 700, 9000})
-            for (PolicyKind kind : {PolicyKind::dense, PolicyKind::adamas, PolicyKind::oracle, PolicyKind::quest,
-                                    PolicyKind::streaming})
+            for (PolicyKind kind : {PolicyKind::dense, PolicyKind::adamas, PolicyKind::oracle,
+                                    PolicyKind::quest, PolicyKind::streaming})
                 for (GqaMode gqa : {GqaMode::per_head, GqaMode::shared}) {
-                    if ((kind == PolicyKind::dense || kind == PolicyKind::streaming) && gqa == GqaMode::shared) continue;
+                    if ((kind == PolicyKind::dense || kind == PolicyKind::streaming) &&
+                        gqa == GqaMode::shared)
+                        continue;
                     Fixture f(qh, kvh, d, n, DType::f32, 0.7f, test::seed_for({qh, d, n}));
                     PolicyConfig c;
                     c.kind = kind;
                     c.budget = 64;
                     c.gqa = gqa;
-                    if (n == 700) c.sinks = 2, c.recent = 4;
+                    if (n == 700 && kind != PolicyKind::quest) c.sinks = 2, c.recent = 4;
                     DecodeAttention step(c, qh, pool);
                     std::vector<float> out(size_t(qh * d), -1.0f);
                     const DecodeRequest req{f.q.data(), f.cache.view(0), out.data()};
                     step.run({&req, 1});
                     const Selection& sel = step.selection(0);
-                    const std::string where = fmt::format("{} {}/{} d={} n={} gqa={}", policy_name(kind), qh, kvh, d, n,
-                                                          gqa_name(gqa));
+                    const std::string where = fmt::format("{} {}/{} d={} n={} gqa={}", policy_name(kind), qh,
+                                                          kvh, d, n, gqa_name(gqa));
                     // Rows the reference expects (streaming/dense are checked by construction below).
-                    if (kind == PolicyKind::adamas || kind == PolicyKind::oracle || kind == PolicyKind::quest) {
+                    if (kind == PolicyKind::adamas || kind == PolicyKind::oracle ||
+                        kind == PolicyKind::quest) {
                         const auto want = expected_rows(f, c);
                         ASSERT_EQ(sel.rows, int(want.size())) << where;
                         for (int r = 0; r < sel.rows; ++r) {
                             const auto got = sel.row(r);
-                            ASSERT_EQ(std::vector<int32_t>(got.begin(), got.end()), want[size_t(r)]) << where << " row " << r;
+                            ASSERT_EQ(std::vector<int32_t>(got.begin(), got.end()), want[size_t(r)])
+                                << where << " row " << r;
                         }
                     }
                     if (kind == PolicyKind::streaming && n > 64) {
@@ -174,15 +207,18 @@ TEST(Decode, EveryPolicyMatchesItsReference) {
                         const int row = sel.per_kv_head ? h / g : h;
                         std::vector<int32_t> idx;
                         if (sel.all_tokens) {
-                            for (int64_t t = 0; t < n; ++t) idx.push_back(int32_t(t));
+                            for (int64_t t = 0; t < n; ++t)
+                                idx.push_back(int32_t(t));
                         } else {
                             const auto r = sel.row(row);
                             idx.assign(r.begin(), r.end());
                         }
                         std::vector<float> want(static_cast<size_t>(d));
-                        attend_reference(f.q.data() + h * d, 1, f.cache.view(0).heads[size_t(h / g)], DType::f32, d,
-                                         TokenSet{idx.data(), 0, int64_t(idx.size())}, want.data());
-                        EXPECT_LT(test::relative_error(out.data() + h * d, want.data(), size_t(d)), 2e-5) << where << " head " << h;
+                        attend_reference(f.q.data() + h * d, 1, f.cache.view(0).heads[size_t(h / g)],
+                                         DType::f32, d, TokenSet{idx.data(), 0, int64_t(idx.size())},
+                                         want.data());
+                        EXPECT_LT(test::relative_error(out.data() + h * d, want.data(), size_t(d)), 2e-5)
+                            << where << " head " << h;
                     }
                 }
 }
@@ -194,7 +230,8 @@ TEST(Decode, BatchOfSequencesEqualsOneByOne) {
     c.budget = 128;
     DecodeAttention batched(c, 8, pool), single(c, 8, pool);
     std::vector<float> out_a(8 * 128), out_b(8 * 128), one(8 * 128);
-    const DecodeRequest reqs[2] = {{a.q.data(), a.cache.view(0), out_a.data()}, {b.q.data(), b.cache.view(0), out_b.data()}};
+    const DecodeRequest reqs[2] = {{a.q.data(), a.cache.view(0), out_a.data()},
+                                   {b.q.data(), b.cache.view(0), out_b.data()}};
     batched.run(reqs);
     const DecodeRequest only_b{b.q.data(), b.cache.view(0), one.data()};
     single.run({&only_b, 1});

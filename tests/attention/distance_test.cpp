@@ -24,7 +24,8 @@ TEST(Distance, PackedWordMatchesPerDimensionSumsExhaustively) {
             }
             for (int shift : {0, 8}) {
                 // 32-dim rows whose first word holds the pair at bits `shift`, other words equal.
-                uint16_t qa[4] = {uint16_t(a << shift), 0x1234, 0xffff, 0}, qb[4] = {uint16_t(b << shift), 0x1234, 0xffff, 0};
+                uint16_t qa[4] = {uint16_t(a << shift), 0x1234, 0xffff, 0},
+                         qb[4] = {uint16_t(b << shift), 0x1234, 0xffff, 0};
                 ASSERT_EQ(code_distance(qa, qb, 4, Metric::l1), l1) << a << " " << b;
                 ASSERT_EQ(code_distance(qa, qb, 4, Metric::xor_weighted), xr) << a << " " << b;
                 uint16_t out[1];
@@ -67,7 +68,8 @@ TEST(Distance, SharedIsTheGroupMinimum) {
     group_distances(queries.data(), group, view, Metric::l1, GqaMode::shared, shared.data(), n);
     for (int64_t t = 0; t < n; ++t) {
         uint16_t best = 0xffff;
-        for (int q = 0; q < group; ++q) best = std::min(best, per_head[size_t(q * n + t)]);
+        for (int q = 0; q < group; ++q)
+            best = std::min(best, per_head[size_t(q * n + t)]);
         EXPECT_EQ(shared[size_t(t)], best) << t;
     }
 }

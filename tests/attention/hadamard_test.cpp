@@ -11,14 +11,17 @@ namespace adamas {
 namespace {
 
 // H_d entry (i, j) in Sylvester order is (-1)^popcount(i & j).
-double sylvester(int i, int j) { return (__builtin_popcount(unsigned(i & j)) & 1) ? -1.0 : 1.0; }
+double sylvester(int i, int j) {
+    return (__builtin_popcount(unsigned(i & j)) & 1) ? -1.0 : 1.0;
+}
 
 TEST(Hadamard, ReferenceEqualsTheSylvesterMatrix) {
     for (int d : {32, 64, 128, 256}) {
         auto x = test::random_floats(size_t(d), test::seed_for({d}));
         std::vector<double> want(size_t(d), 0.0);
         for (int i = 0; i < d; ++i)
-            for (int j = 0; j < d; ++j) want[size_t(i)] += sylvester(i, j) * x[size_t(j)] / std::sqrt(double(d));
+            for (int j = 0; j < d; ++j)
+                want[size_t(i)] += sylvester(i, j) * x[size_t(j)] / std::sqrt(double(d));
         hadamard_reference(x);
         EXPECT_LT(test::relative_error(x.data(), want.data(), size_t(d)), 1e-6) << "d=" << d;
     }
@@ -31,7 +34,8 @@ TEST(Hadamard, FastMatchesReference) {
             auto y = x;
             hadamard_reference(x);
             hadamard(y);
-            EXPECT_LT(test::relative_error(y.data(), x.data(), size_t(d)), 1e-6) << "d=" << d << " trial=" << trial;
+            EXPECT_LT(test::relative_error(y.data(), x.data(), size_t(d)), 1e-6)
+                << "d=" << d << " trial=" << trial;
         }
 }
 
@@ -46,16 +50,19 @@ TEST(Hadamard, IsOrthonormalAndPreservesDotProducts) {
                 hadamard(a);
                 hadamard(b);
                 double dot = 0;
-                for (int k = 0; k < d; ++k) dot += double(a[size_t(k)]) * b[size_t(k)];
+                for (int k = 0; k < d; ++k)
+                    dot += double(a[size_t(k)]) * b[size_t(k)];
                 EXPECT_NEAR(dot, i == j ? 1.0 : 0.0, 1e-6) << "d=" << d << " i=" << i << " j=" << j;
             }
         auto q = test::random_floats(size_t(d), test::seed_for({d, 1}));
         auto k = test::random_floats(size_t(d), test::seed_for({d, 2}));
         double before = 0, after = 0;
-        for (int i = 0; i < d; ++i) before += double(q[size_t(i)]) * k[size_t(i)];
+        for (int i = 0; i < d; ++i)
+            before += double(q[size_t(i)]) * k[size_t(i)];
         hadamard(q);
         hadamard(k);
-        for (int i = 0; i < d; ++i) after += double(q[size_t(i)]) * k[size_t(i)];
+        for (int i = 0; i < d; ++i)
+            after += double(q[size_t(i)]) * k[size_t(i)];
         EXPECT_NEAR(after, before, 1e-4 * std::sqrt(double(d))) << "d=" << d;
     }
 }

@@ -19,7 +19,8 @@ std::vector<uint16_t> random_distances(int64_t n, int max_dist, uint64_t seed, b
     std::vector<uint16_t> out(static_cast<size_t>(n));
     // Tie-heavy inputs use only four values; realistic ones cluster around the middle like real codes.
     std::binomial_distribution<int> binom(max_dist, 0.4);
-    for (auto& x : out) x = ties ? uint16_t(rng() % 4) : uint16_t(binom(rng));
+    for (auto& x : out)
+        x = ties ? uint16_t(rng() % 4) : uint16_t(binom(rng));
     return out;
 }
 
@@ -53,7 +54,8 @@ TEST(Select, HugeContextAndSampleMisses) {
         // Trial 2: the best tokens all sit off the sample grid, so the sampled threshold is too low
         // and the exact fallback must run. Trial 3: one huge tie.
         if (trial == 2)
-            for (int64_t t = 1; t < n; t += 16) dist[size_t(t)] = 3;
+            for (int64_t t = 1; t < n; t += 16)
+                dist[size_t(t)] = 3;
         if (trial == 3) std::fill(dist.begin(), dist.end(), 200);
         for (int budget : {64, 256, 1024}) {
             std::vector<int32_t> want(static_cast<size_t>(budget)), got(static_cast<size_t>(budget));
@@ -100,9 +102,11 @@ TEST(Select, ScoreFastMatchesReferenceWithTiesAndNaN) {
         for (int variant = 0; variant < 4; ++variant) {
             auto scores = test::random_floats(size_t(n), test::seed_for({n, variant}));
             if (variant == 1)
-                for (auto& s : scores) s = std::round(s * 2);  // many ties, +0 and -0 among them
+                for (auto& s : scores)
+                    s = std::round(s * 2);  // many ties, +0 and -0 among them
             if (variant == 2)
-                for (size_t i = 0; i < scores.size(); i += 3) scores[i] = std::numeric_limits<float>::quiet_NaN();
+                for (size_t i = 0; i < scores.size(); i += 3)
+                    scores[i] = std::numeric_limits<float>::quiet_NaN();
             if (variant == 3 && n > 2) scores[1] = std::numeric_limits<float>::infinity(), scores[2] = -0.0f;
             for (int budget : {1, 64}) {
                 const SelectionRule rule{budget, budget >= 8 ? 2 : 0, 0, true};
@@ -122,8 +126,10 @@ TEST(Select, OracleEqualsBruteForceTopB) {
     const int64_t n = 2000;
     const auto scores = test::random_floats(size_t(n), 99);
     std::vector<int32_t> order(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) order[size_t(i)] = int32_t(i);
-    std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return scores[size_t(a)] > scores[size_t(b)]; });
+    for (int64_t i = 0; i < n; ++i)
+        order[size_t(i)] = int32_t(i);
+    std::sort(order.begin(), order.end(),
+              [&](int32_t a, int32_t b) { return scores[size_t(a)] > scores[size_t(b)]; });
     order.resize(128);
     std::sort(order.begin(), order.end());
     std::vector<int32_t> got(128);
