@@ -2,12 +2,15 @@
 // of tokens, a vectorized exp, then V rows accumulated with online-softmax rescaling between blocks.
 // K/V are converted from f16/bf16 to f32 in registers; the head dim is a template parameter so
 // queries and accumulators stay in registers. A block's rows are re-read per query from L1.
+// foreach_target must come first, then the ops headers.
+// clang-format off
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/attention_hwy.cpp"
-#include <hwy/cache_control.h>
-#include <hwy/contrib/math/math-inl.h>
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
+#include <hwy/cache_control.h>
+#include <hwy/contrib/math/math-inl.h>
+// clang-format on
 
 #include <cmath>
 #include <limits>

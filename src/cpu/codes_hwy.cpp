@@ -1,9 +1,12 @@
 // Vectorized bucketize + pack: three compares give the 2-bit code per lane; codes are narrowed to
 // bytes and four bytes are packed into one by a multiply that moves byte k's two bits to bits 24+2k.
+// foreach_target must come first, then the ops headers.
+// clang-format off
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/codes_hwy.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
+// clang-format on
 
 #include <cstring>
 

@@ -4,10 +4,13 @@
 // dims coded 1 or 2). This equals DESIGN.md §2.4: lo & hi & s marks the 1↔2 pairs charged 1, not 3.
 // Row sums come from a tree of ConcatEven + ConcatOdd adds over a group of vectors, which leaves one
 // vector holding the distances of `lanes` consecutive rows in order: no per-row horizontal sums.
+// foreach_target must come first, then the ops headers.
+// clang-format off
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/distance_hwy.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
+// clang-format on
 
 #include <algorithm>
 #include <cstring>

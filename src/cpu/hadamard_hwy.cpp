@@ -1,9 +1,12 @@
 // Vectorized fast Walsh–Hadamard transform: butterflies across vectors for strides >= the lane count,
 // and lane permutations (y = ±x + x[i ^ h]) for the strides inside one vector.
+// foreach_target must come first, then the ops headers.
+// clang-format off
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/hadamard_hwy.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
+// clang-format on
 
 #include <cmath>
 

@@ -1,9 +1,12 @@
 // Vectorized scan for distances at most a threshold: compare, and compress-store the token indices
 // of the rare vectors that hold a hit.
+// foreach_target must come first, then the ops headers.
+// clang-format off
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/select_filter_hwy.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
+// clang-format on
 
 #include "cpu/select_filter.h"
 
