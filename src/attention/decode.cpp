@@ -41,6 +41,8 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
         slots_.push_back(std::move(slot));
     }
     const int threads = pool_.size();
+    // Preparing (query codes, buffer sizing) counts as estimate time: it is part of the step.
+    auto start = std::chrono::steady_clock::now();
     std::vector<int64_t> estimate_starts, select_starts;
     int64_t estimate_items = 0, select_rows = 0;
     for (size_t r = 0; r < requests.size(); ++r) {
@@ -57,7 +59,6 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
         select_starts.push_back(select_rows);
         select_rows += slot.selection->all_tokens ? 0 : slot.selection->rows;
     }
-    auto start = std::chrono::steady_clock::now();
     pool_.parallel_for(estimate_items, [&](int64_t item, int thread) {
         const size_t r = owner_of(estimate_starts, item);
         slots_[r].policy->estimate(slots_[r].step, item - estimate_starts[r], thread);
