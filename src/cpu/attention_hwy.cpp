@@ -105,8 +105,13 @@ void AttendPartialT(const float* q, int count, const KvHeadView& kv, TokenSet to
                         continue;
                     }
                     const uint8_t* k = k_base + token_at(b0 + i) * kRowBytes;
-                    if (h == 0 && tokens.indices && i + kPrefetchRows < len)  // gathers defeat the prefetcher
-                        PrefetchRow(k_base + tokens.indices[b0 + i + kPrefetchRows] * kRowBytes, kRowBytes);
+                    if (h == 0 && tokens.indices && i + kPrefetchRows < len) {
+                        // Gathers defeat the hardware prefetcher. V rows are fetched now too, so the
+                        // value pass finds them in cache and twice as many lines are in flight.
+                        const int64_t ahead = tokens.indices[b0 + i + kPrefetchRows] * kRowBytes;
+                        PrefetchRow(k_base + ahead, kRowBytes);
+                        PrefetchRow(v_base + ahead, kRowBytes);
+                    }
                     VF s0 = hn::Mul(qv[0], LoadRow<kType>(k, 0));
                     VF s1 = hn::Zero(df);
                     for (int j = 1; j < kVecs; j += 2) {
@@ -155,8 +160,6 @@ void AttendPartialT(const float* q, int count, const KvHeadView& kv, TokenSet to
                 acc[j] = hn::LoadU(df, partials[h].acc + j * kLanes);
             for (int i = 0; i < len; ++i) {
                 const uint8_t* v = v_base + token_at(b0 + i) * kRowBytes;
-                if (h == 0 && tokens.indices && i + kPrefetchRows < len)
-                    PrefetchRow(v_base + tokens.indices[b0 + i + kPrefetchRows] * kRowBytes, kRowBytes);
                 const VF p = hn::Set(df, weight[h][i]);
                 for (int j = 0; j < kVecs; ++j)
                     acc[j] = hn::MulAdd(p, LoadRow<kType>(v, j * kLanes), acc[j]);
