@@ -19,11 +19,23 @@ struct CodeRows {
 // Distance of two packed rows of `words` words.
 int code_distance(const uint16_t* a, const uint16_t* b, int words, Metric metric);
 
+// Optional summary written beside the distances: the minimum over each block of kDistanceBlock
+// consecutive rows (the last block may be partial), one row of blocks per output row with the same
+// per-head/shared layout as the distances. Selection scans it instead of every distance.
+inline constexpr int kDistanceBlock = 16;
+struct BlockMinima {
+    uint16_t* data = nullptr;  // null: not wanted
+    int64_t stride = 0;        // between output rows, in blocks
+};
+constexpr int64_t distance_blocks(int64_t tokens) {
+    return (tokens + kDistanceBlock - 1) / kDistanceBlock;
+}
+
 // `queries` holds `count` rows of keys.words words. per_head: out[q * out_stride + t] for each query q;
 // shared: out[t] = min over the queries. Fast path and reference share this contract.
 void group_distances_reference(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
-                               uint16_t* out, int64_t out_stride);
+                               uint16_t* out, int64_t out_stride, BlockMinima minima = {});
 void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
-                     uint16_t* out, int64_t out_stride);
+                     uint16_t* out, int64_t out_stride, BlockMinima minima = {});
 
 }  // namespace adamas

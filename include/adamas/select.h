@@ -25,14 +25,16 @@ struct SelectScratch {
     std::vector<uint32_t> histogram;
     std::vector<int32_t> candidates;  // the chosen non-forced tokens
     std::vector<int32_t> filtered;    // tokens that passed the pre-filter
+    std::vector<int32_t> blocks;      // distance blocks that passed it
     std::vector<uint64_t> keyed;      // oracle: (score, recency) keys
 };
 
 // Smallest distance wins. Distances must lie in [0, max_dist]. Returns the number of indices written.
 int64_t select_by_distance_reference(std::span<const uint16_t> distances, int max_dist, SelectionRule rule,
                                      int32_t* out);
+// block_min (optional): the distances' block minima (distance.h), which let the pre-filter skip blocks.
 int64_t select_by_distance(std::span<const uint16_t> distances, int max_dist, SelectionRule rule,
-                           int32_t* out, SelectScratch& scratch);
+                           int32_t* out, SelectScratch& scratch, const uint16_t* block_min = nullptr);
 
 // Highest score wins (oracle: exact q·k). NaN ranks below every number.
 int64_t select_by_score_reference(std::span<const float> scores, SelectionRule rule, int32_t* out);

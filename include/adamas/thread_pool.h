@@ -33,12 +33,14 @@ class ThreadPool {
     std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable done_;
+    // A decode step runs three short jobs back to back, so workers spin briefly on `generation_`
+    // before sleeping, and the caller spins on `busy_`: a futex wake-up per job cost tens of µs.
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<int> busy_{0};
+    std::atomic<bool> stopping_{false};
     const std::function<void(int64_t, int)>* job_ = nullptr;
     int64_t job_count_ = 0;
     std::atomic<int64_t> next_item_{0};
-    uint64_t generation_ = 0;
-    int busy_ = 0;
-    bool stopping_ = false;
     std::exception_ptr error_;
 };
 

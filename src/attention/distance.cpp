@@ -25,7 +25,7 @@ int code_distance(const uint16_t* a, const uint16_t* b, int words, Metric metric
 }
 
 void group_distances_reference(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
-                               uint16_t* out, int64_t out_stride) {
+                               uint16_t* out, int64_t out_stride, BlockMinima minima) {
     for (int64_t t = 0; t < keys.tokens; ++t) {
         int best = max_distance(keys.words * 8) + 1;
         for (int q = 0; q < count; ++q) {
@@ -35,12 +35,20 @@ void group_distances_reference(const uint16_t* queries, int count, CodeRows keys
         }
         if (mode == GqaMode::shared) out[t] = uint16_t(best);
     }
+    if (!minima.data) return;
+    const int rows = mode == GqaMode::per_head ? count : 1;
+    for (int r = 0; r < rows; ++r)
+        for (int64_t b = 0; b < distance_blocks(keys.tokens); ++b) {
+            const uint16_t* first = out + r * out_stride + b * kDistanceBlock;
+            minima.data[r * minima.stride + b] = *std::min_element(
+                first, first + std::min<int64_t>(kDistanceBlock, keys.tokens - b * kDistanceBlock));
+        }
 }
 
 void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
-                     uint16_t* out, int64_t out_stride) {
+                     uint16_t* out, int64_t out_stride, BlockMinima minima) {
     ADAMAS_ASSERT(count >= 1 && keys.words >= 4 && keys.words % 4 == 0);
-    cpu::group_distances(queries, count, keys, metric, mode, out, out_stride);
+    cpu::group_distances(queries, count, keys, metric, mode, out, out_stride, minima);
 }
 
 }  // namespace adamas

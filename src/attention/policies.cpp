@@ -15,6 +15,7 @@ namespace adamas {
 namespace {
 
 constexpr int64_t kEstimateChunk = 8192;  // tokens per estimate item: a multiple of every vector group
+static_assert(kEstimateChunk % kDistanceBlock == 0);
 
 int64_t chunks(int64_t n, int64_t chunk) {
     return (n + chunk - 1) / chunk;
@@ -29,6 +30,16 @@ void size_selection(Selection& s, bool per_kv_head, int rows, int64_t capacity) 
     s.counts.assign(size_t(rows), 0);
 }
 
+// Every token fits the budget: the step is dense (no estimate, each K/V row read once per group).
+int64_t select_all(const StepInputs& step, Selection& s) {
+    s.all_tokens = true;
+    s.per_kv_head = true;
+    s.rows = step.kv.kv_heads();
+    s.row_capacity = 0;
+    s.counts.assign(size_t(s.rows), step.kv.tokens);
+    return 0;
+}
+
 SelectionRule rule_of(const PolicyConfig& c) {
     return SelectionRule{c.budget, c.effective_sinks(), c.recent, c.force_current};
 }
@@ -36,14 +47,7 @@ SelectionRule rule_of(const PolicyConfig& c) {
 class DensePolicy final : public SelectionPolicy {
   public:
     explicit DensePolicy(const PolicyConfig& c) : SelectionPolicy(c) {}
-    int64_t prepare(const StepInputs& step, Selection& s, int) override {
-        s.all_tokens = true;
-        s.per_kv_head = true;
-        s.rows = step.kv.kv_heads();
-        s.row_capacity = 0;
-        s.counts.assign(size_t(s.rows), step.kv.tokens);
-        return 0;
-    }
+    int64_t prepare(const StepInputs& step, Selection& s, int) override { return select_all(step, s); }
     void select(const StepInputs&, int, int, Selection&) override {}
 };
 
@@ -51,6 +55,7 @@ class StreamingPolicy final : public SelectionPolicy {
   public:
     explicit StreamingPolicy(const PolicyConfig& c) : SelectionPolicy(c) {}
     int64_t prepare(const StepInputs& step, Selection& s, int) override {
+        if (step.kv.tokens <= config_.budget) return select_all(step, s);
         // Every head keeps the same set, so rows are KV heads: K/V rows are read once per group.
         size_selection(s, true, step.kv.kv_heads(), std::min<int64_t>(config_.budget, step.kv.tokens));
         return 0;
@@ -89,6 +94,7 @@ class AdamasPolicy final : public RankingPolicy {
   public:
     explicit AdamasPolicy(const PolicyConfig& c) : RankingPolicy(c) {}
     int64_t prepare(const StepInputs& step, Selection& s, int threads) override {
+        if (step.kv.tokens <= config_.budget) return select_all(step, s);
         const int d = step.kv.head_dim, words = code_words(d), g = step.group();
         query_codes_.resize(size_t(step.q_heads * words));
         for (int h = 0; h < step.q_heads; ++h)
@@ -96,6 +102,8 @@ class AdamasPolicy final : public RankingPolicy {
                           {query_codes_.data() + h * words, size_t(words)});
         stride_ = step.kv.tokens;
         distances_.resize(size_t(rows(step) * stride_));
+        block_stride_ = distance_blocks(stride_);
+        block_minima_.resize(size_t(rows(step) * block_stride_));
         size_selection(s, shared(), rows(step), std::min<int64_t>(config_.budget, step.kv.tokens));
         size_scratch(threads);
         return step.kv.kv_heads() * chunks(step.kv.tokens, kEstimateChunk);
@@ -107,27 +115,33 @@ class AdamasPolicy final : public RankingPolicy {
         const int64_t end = std::min(step.kv.tokens, begin + kEstimateChunk);
         const int d = step.kv.head_dim, words = code_words(d), g = step.group();
         const CodeRows keys{step.kv.heads[size_t(h)].codes + begin * words, end - begin, words};
-        uint16_t* out = distances_.data() + (shared() ? h : h * g) * stride_ + begin;
+        const int64_t first_row = shared() ? h : h * g;
+        uint16_t* out = distances_.data() + first_row * stride_ + begin;
+        // Chunks start at multiples of kDistanceBlock, so their blocks line up with the row's.
+        const BlockMinima minima{block_minima_.data() + first_row * block_stride_ + begin / kDistanceBlock,
+                                 block_stride_};
         group_distances(query_codes_.data() + h * g * words, g, keys, config_.metric, config_.gqa, out,
-                        stride_);
+                        stride_, minima);
     }
     void select(const StepInputs& step, int row, int thread, Selection& s) override {
         const std::span<const uint16_t> dist(distances_.data() + row * stride_, size_t(step.kv.tokens));
-        s.counts[size_t(row)] =
-            select_by_distance(dist, max_distance(step.kv.head_dim), rule_of(config_),
-                               s.indices.data() + row * s.row_capacity, scratch_[size_t(thread)]);
+        s.counts[size_t(row)] = select_by_distance(
+            dist, max_distance(step.kv.head_dim), rule_of(config_), s.indices.data() + row * s.row_capacity,
+            scratch_[size_t(thread)], block_minima_.data() + row * block_stride_);
     }
 
   private:
     std::vector<uint16_t> query_codes_;
     std::vector<uint16_t> distances_;
-    int64_t stride_ = 0;
+    std::vector<uint16_t> block_minima_;
+    int64_t stride_ = 0, block_stride_ = 0;
 };
 
 class OraclePolicy final : public RankingPolicy {
   public:
     explicit OraclePolicy(const PolicyConfig& c) : RankingPolicy(c) {}
     int64_t prepare(const StepInputs& step, Selection& s, int threads) override {
+        if (step.kv.tokens <= config_.budget) return select_all(step, s);
         stride_ = step.kv.tokens;
         scores_.resize(size_t(step.q_heads * stride_));
         size_selection(s, shared(), rows(step), std::min<int64_t>(config_.budget, step.kv.tokens));
@@ -173,6 +187,7 @@ class QuestPolicy final : public RankingPolicy {
         pages_ = chunks(step.kv.tokens, page);
         scores_.resize(size_t(step.q_heads * pages_));
         const int64_t kept_pages = chunks(config_.budget, page);
+        if (pages_ <= kept_pages) return select_all(step, s);
         size_selection(s, shared(), rows(step), std::min(kept_pages * page, step.kv.tokens));
         page_list_.resize(size_t(threads) * size_t(kept_pages));
         size_scratch(threads);

@@ -1,8 +1,34 @@
-// Fork-join thread pool: workers sleep on a condition variable between jobs and pull items from an
-// atomic counter during one, so a job costs one wake-up and uneven items still balance.
+// Fork-join thread pool: workers pull items from an atomic counter, spin briefly between jobs (the
+// jobs of a decode step come microseconds apart) and sleep on a condition variable after that.
 #include "adamas/thread_pool.h"
 
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define ADAMAS_PAUSE() _mm_pause()
+#else
+#define ADAMAS_PAUSE() std::this_thread::yield()
+#endif
+
 namespace adamas {
+
+namespace {
+// How long an idle thread spins before it sleeps: longer than the gaps inside a decode step, short
+// enough that an idle pool gives its cores back quickly.
+constexpr auto kSpinTime = std::chrono::microseconds(200);
+
+// Spins until done() or the spin time is over; returns done().
+template <typename Done>
+bool spin_until(Done done) {
+    const auto until = std::chrono::steady_clock::now() + kSpinTime;
+    for (int i = 0;; ++i) {
+        if (done()) return true;
+        ADAMAS_PAUSE();
+        if ((i & 255) == 255 && std::chrono::steady_clock::now() > until) return done();
+    }
+}
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
     if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
@@ -13,7 +39,7 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard lock(mutex_);
-        stopping_ = true;
+        stopping_.store(true);
     }
     wake_.notify_all();
     for (auto& w : workers_)
@@ -37,16 +63,19 @@ void ThreadPool::run_items(int thread) {
 void ThreadPool::worker_loop(int thread) {
     uint64_t seen = 0;
     for (;;) {
-        {
+        auto has_job = [&] {
+            return stopping_.load() || generation_.load(std::memory_order_acquire) != seen;
+        };
+        if (!spin_until(has_job)) {
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-            if (stopping_) return;
-            seen = generation_;
+            wake_.wait(lock, has_job);
         }
+        if (stopping_.load()) return;
+        seen = generation_.load(std::memory_order_acquire);
         run_items(thread);
-        {
-            std::lock_guard lock(mutex_);
-            if (--busy_ == 0) done_.notify_one();
+        if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            std::lock_guard lock(mutex_);  // pairs with the caller's predicate check under the lock
+            done_.notify_one();
         }
     }
 }
@@ -58,25 +87,24 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
             fn(i, 0);
         return;
     }
+    job_ = &fn;
+    job_count_ = count;
+    error_ = nullptr;
+    next_item_.store(0, std::memory_order_relaxed);
+    busy_.store(int(workers_.size()), std::memory_order_relaxed);
     {
-        std::lock_guard lock(mutex_);
-        job_ = &fn;
-        job_count_ = count;
-        next_item_.store(0, std::memory_order_relaxed);
-        busy_ = int(workers_.size());
-        error_ = nullptr;
-        ++generation_;
+        std::lock_guard lock(mutex_);  // sleepers check the generation under the lock: no lost wake-up
+        generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     run_items(0);
-    std::exception_ptr error;
-    {
+    auto all_done = [&] { return busy_.load(std::memory_order_acquire) == 0; };
+    if (!spin_until(all_done)) {
         std::unique_lock lock(mutex_);
-        done_.wait(lock, [&] { return busy_ == 0; });
-        job_ = nullptr;
-        error = error_;
+        done_.wait(lock, all_done);
     }
-    if (error) std::rethrow_exception(error);
+    job_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
 }
 
 }  // namespace adamas

@@ -10,6 +10,7 @@
 #define HWY_TARGET_INCLUDE "cpu/distance_hwy.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
+#include <hwy/cache_control.h>
 // clang-format on
 
 #include <algorithm>
@@ -26,7 +27,8 @@ using DU = hn::ScalableTag<uint32_t>;
 using VU = hn::Vec<DU>;
 
 constexpr int kMaxLanes = 64;
-constexpr int kMaxQueries = 64;  // larger groups are processed in slices
+constexpr int kPrefetchU32 = 1024;  // 4 KiB ahead
+constexpr int kMaxQueries = 64;     // larger groups are processed in slices
 
 // Per-lane distance contribution of one 32-bit slice of 16 dims.
 template <Metric kMetric>
@@ -62,7 +64,8 @@ struct QueryPattern {
 };
 
 template <Metric kMetric, GqaMode kMode, int kRowLanes>
-void DistancesT(const uint16_t* queries, int count, CodeRows keys, uint16_t* out, int64_t out_stride) {
+void DistancesT(const uint16_t* queries, int count, CodeRows keys, uint16_t* out, int64_t out_stride,
+                BlockMinima minima) {
     // Compile-time shapes so the group's vectors stay in registers and every loop unrolls.
     constexpr int kLanes = int(HWY_LANES(uint32_t));
     constexpr int kVectorsPerRow = kRowLanes > kLanes ? kRowLanes / kLanes : 1;  // rows longer than a vector
@@ -71,7 +74,11 @@ void DistancesT(const uint16_t* queries, int count, CodeRows keys, uint16_t* out
     const DU du;
     const hn::Rebind<uint16_t, DU> du16;
     const hn::RebindToSigned<DU> di;
+    // Block minima: a group is kLanes rows, so one block spans kGroupsPerBlock groups.
+    static_assert(kDistanceBlock % kRowsPerGroup == 0, "vectors wider than a minima block");
+    constexpr int kGroupsPerBlock = kDistanceBlock / kRowsPerGroup;
     ADAMAS_ASSERT(int(hn::Lanes(du)) == kLanes && keys.words == 2 * kRowLanes && count <= kMaxQueries);
+    VU block_min[kMaxQueries];  // running minimum of the current block, per output row
 
     // Query patterns, built once per call (a call covers many rows).
     std::vector<QueryPattern> patterns(static_cast<size_t>(count));
@@ -87,8 +94,13 @@ void DistancesT(const uint16_t* queries, int count, CodeRows keys, uint16_t* out
 
     const auto* base = reinterpret_cast<const uint32_t*>(keys.data);
     const int64_t full_groups = keys.tokens / kRowsPerGroup;
+    const int rows = kMode == GqaMode::per_head ? count : 1;
     for (int64_t g = 0; g < full_groups; ++g) {
         const uint32_t* src = base + g * int64_t(kRowsPerGroup * kRowLanes);
+        // Codes stream from DRAM: ask for lines a few groups ahead of the hardware prefetcher.
+        hwy::Prefetch(src + kPrefetchU32);
+        const bool block_start = g % kGroupsPerBlock == 0,
+                   block_end = g % kGroupsPerBlock == kGroupsPerBlock - 1;
         VU best = hn::Set(du, 0xffffffffu);
         for (int q = 0; q < count; ++q) {
             const QueryPattern& p = patterns[size_t(q)];
@@ -106,15 +118,23 @@ void DistancesT(const uint16_t* queries, int count, CodeRows keys, uint16_t* out
             if constexpr (kMode == GqaMode::per_head) {
                 hn::StoreU(hn::DemoteTo(du16, hn::BitCast(di, dist)), du16,
                            out + q * out_stride + g * kRowsPerGroup);
+                if (minima.data) block_min[q] = block_start ? dist : hn::Min(block_min[q], dist);
             } else {
                 best = hn::Min(best, dist);
             }
         }
-        if constexpr (kMode == GqaMode::shared)
+        if constexpr (kMode == GqaMode::shared) {
             hn::StoreU(hn::DemoteTo(du16, hn::BitCast(di, best)), du16, out + g * kRowsPerGroup);
+            if (minima.data) block_min[0] = block_start ? best : hn::Min(block_min[0], best);
+        }
+        if (minima.data && block_end)
+            for (int r = 0; r < rows; ++r)
+                minima.data[r * minima.stride + g / kGroupsPerBlock] =
+                    uint16_t(hn::GetLane(hn::MinOfLanes(du, block_min[r])));
     }
-    // Tail rows: scalar.
-    for (int64_t t = full_groups * kRowsPerGroup; t < keys.tokens; ++t) {
+    // Tail rows (and the blocks they finish): scalar.
+    const int64_t tail = full_groups * kRowsPerGroup;
+    for (int64_t t = tail; t < keys.tokens; ++t) {
         int best = 1 << 30;
         for (int q = 0; q < count; ++q) {
             const int dist = code_distance(queries + q * keys.words, keys.row(t), keys.words, kMetric);
@@ -123,33 +143,44 @@ void DistancesT(const uint16_t* queries, int count, CodeRows keys, uint16_t* out
         }
         if constexpr (kMode == GqaMode::shared) out[t] = uint16_t(best);
     }
+    if (minima.data)
+        for (int64_t b = tail / kDistanceBlock; b < distance_blocks(keys.tokens); ++b)
+            for (int r = 0; r < rows; ++r) {
+                const uint16_t* first = out + r * out_stride + b * kDistanceBlock;
+                minima.data[r * minima.stride + b] = *std::min_element(
+                    first, first + std::min<int64_t>(kDistanceBlock, keys.tokens - b * kDistanceBlock));
+            }
 }
 
 template <Metric kMetric, GqaMode kMode>
-void DistancesImpl(const uint16_t* queries, int count, CodeRows keys, uint16_t* out, int64_t out_stride) {
+void DistancesImpl(const uint16_t* queries, int count, CodeRows keys, uint16_t* out, int64_t out_stride,
+                   BlockMinima minima) {
     switch (keys.words) {
         case 4:
-            return DistancesT<kMetric, kMode, 2>(queries, count, keys, out, out_stride);
+            return DistancesT<kMetric, kMode, 2>(queries, count, keys, out, out_stride, minima);
         case 8:
-            return DistancesT<kMetric, kMode, 4>(queries, count, keys, out, out_stride);
+            return DistancesT<kMetric, kMode, 4>(queries, count, keys, out, out_stride, minima);
         case 16:
-            return DistancesT<kMetric, kMode, 8>(queries, count, keys, out, out_stride);
+            return DistancesT<kMetric, kMode, 8>(queries, count, keys, out, out_stride, minima);
         case 32:
-            return DistancesT<kMetric, kMode, 16>(queries, count, keys, out, out_stride);
+            return DistancesT<kMetric, kMode, 16>(queries, count, keys, out, out_stride, minima);
     }
     ADAMAS_ASSERT(false && "head dim must be 32, 64, 128 or 256");
 }
 
 void GroupDistancesImpl(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
-                        uint16_t* out, int64_t out_stride) {
+                        uint16_t* out, int64_t out_stride, BlockMinima minima) {
     if (metric == Metric::l1) {
         if (mode == GqaMode::per_head)
-            return DistancesImpl<Metric::l1, GqaMode::per_head>(queries, count, keys, out, out_stride);
-        return DistancesImpl<Metric::l1, GqaMode::shared>(queries, count, keys, out, out_stride);
+            return DistancesImpl<Metric::l1, GqaMode::per_head>(queries, count, keys, out, out_stride,
+                                                                minima);
+        return DistancesImpl<Metric::l1, GqaMode::shared>(queries, count, keys, out, out_stride, minima);
     }
     if (mode == GqaMode::per_head)
-        return DistancesImpl<Metric::xor_weighted, GqaMode::per_head>(queries, count, keys, out, out_stride);
-    return DistancesImpl<Metric::xor_weighted, GqaMode::shared>(queries, count, keys, out, out_stride);
+        return DistancesImpl<Metric::xor_weighted, GqaMode::per_head>(queries, count, keys, out, out_stride,
+                                                                      minima);
+    return DistancesImpl<Metric::xor_weighted, GqaMode::shared>(queries, count, keys, out, out_stride,
+                                                                minima);
 }
 
 }  // namespace adamas::cpu::HWY_NAMESPACE
@@ -159,8 +190,8 @@ HWY_AFTER_NAMESPACE();
 namespace adamas::cpu {
 HWY_EXPORT(GroupDistancesImpl);
 void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
-                     uint16_t* out, int64_t out_stride) {
-    HWY_DYNAMIC_DISPATCH(GroupDistancesImpl)(queries, count, keys, metric, mode, out, out_stride);
+                     uint16_t* out, int64_t out_stride, BlockMinima minima) {
+    HWY_DYNAMIC_DISPATCH(GroupDistancesImpl)(queries, count, keys, metric, mode, out, out_stride, minima);
 }
 }  // namespace adamas::cpu
 #endif

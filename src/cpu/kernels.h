@@ -11,7 +11,7 @@ namespace adamas::cpu {
 void hadamard(float* x, int d);
 void encode_codes(const float* rotated, int d, float tau, uint16_t* out);
 void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
-                     uint16_t* out, int64_t out_stride);
+                     uint16_t* out, int64_t out_stride, BlockMinima minima);
 
 // Query heads one fast attention call handles at once (attend_partial splits larger groups).
 inline constexpr int kAttendMaxQueries = 16;
