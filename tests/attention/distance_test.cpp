@@ -57,6 +57,29 @@ TEST(Distance, FastMatchesReferenceOnAwkwardShapes) {
                     }
 }
 
+TEST(Distance, BlockMinimaMatchTheReference) {
+    for (int d : {32, 64, 128, 256})
+        for (int64_t n : {1, 15, 16, 17, 100, 4097})
+            for (int group : {1, 3, 8})
+                for (GqaMode mode : {GqaMode::per_head, GqaMode::shared}) {
+                    const int words = d / 8;
+                    auto keys = test::random_words(size_t(n * words), test::seed_for({d, n, 3}));
+                    auto queries = test::random_words(size_t(group * words), test::seed_for({d, n, 4}));
+                    const int rows = mode == GqaMode::per_head ? group : 1;
+                    const int64_t blocks = distance_blocks(n);
+                    std::vector<uint16_t> dist_want(size_t(rows * n)), dist_got(size_t(rows * n));
+                    std::vector<uint16_t> want(size_t(rows * blocks)), got(size_t(rows * blocks), 0xdead);
+                    const CodeRows view{keys.data(), n, words};
+                    group_distances_reference(queries.data(), group, view, Metric::l1, mode, dist_want.data(),
+                                              n, BlockMinima{want.data(), blocks});
+                    group_distances(queries.data(), group, view, Metric::l1, mode, dist_got.data(), n,
+                                    BlockMinima{got.data(), blocks});
+                    ASSERT_EQ(dist_got, dist_want);
+                    ASSERT_EQ(got, want)
+                        << "d=" << d << " n=" << n << " g=" << group << " mode=" << int(mode);
+                }
+}
+
 TEST(Distance, SharedIsTheGroupMinimum) {
     const int words = 16, group = 4;
     const int64_t n = 100;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 
+#include "adamas/distance.h"
 #include "adamas/error.h"
 #include "adamas/select.h"
 #include "test_util.h"
@@ -24,6 +25,15 @@ std::vector<uint16_t> random_distances(int64_t n, int max_dist, uint64_t seed, b
     return out;
 }
 
+// Minimum of every kDistanceBlock distances, as the estimate kernel writes them.
+std::vector<uint16_t> block_minima(const std::vector<uint16_t>& dist) {
+    std::vector<uint16_t> out;
+    for (size_t b = 0; b < dist.size(); b += kDistanceBlock)
+        out.push_back(*std::min_element(dist.begin() + long(b),
+                                        dist.begin() + long(std::min(dist.size(), b + kDistanceBlock))));
+    return out;
+}
+
 TEST(Select, FastMatchesReference) {
     SelectScratch scratch;
     for (int budget : {1, 2, 16, 64, 256})
@@ -38,6 +48,12 @@ TEST(Select, FastMatchesReference) {
                 std::vector<int32_t> want(static_cast<size_t>(budget)), got(static_cast<size_t>(budget), -7);
                 const int64_t want_count = select_by_distance_reference(dist, 384, rule, want.data());
                 const int64_t got_count = select_by_distance(dist, 384, rule, got.data(), scratch);
+                // The block-minima pre-filter must choose exactly the same tokens.
+                std::vector<int32_t> via_blocks(static_cast<size_t>(budget), -7);
+                const auto minima = block_minima(dist);
+                ASSERT_EQ(select_by_distance(dist, 384, rule, via_blocks.data(), scratch, minima.data()),
+                          got_count);
+                ASSERT_EQ(via_blocks, got);
                 ASSERT_EQ(got_count, std::min<int64_t>(budget, n));
                 ASSERT_EQ(got_count, want_count);
                 want.resize(size_t(want_count));
@@ -63,6 +79,9 @@ TEST(Select, HugeContextAndSampleMisses) {
             select_by_distance_reference(dist, 384, rule, want.data());
             select_by_distance(dist, 384, rule, got.data(), scratch);
             ASSERT_EQ(got, want) << "trial=" << trial << " B=" << budget;
+            const auto minima = block_minima(dist);
+            select_by_distance(dist, 384, rule, got.data(), scratch, minima.data());
+            ASSERT_EQ(got, want) << "blocks, trial=" << trial << " B=" << budget;
         }
     }
 }
