@@ -180,9 +180,9 @@ void run_attend(const AttendOptions& o) {
     shape.page_size = config.page_size;
     const float tau[] = {o.tau};
     KvCache cache(shape, tau);
-    cache.append(0, KvTokens{k.data(), v.data(), n, /*token_stride=*/d, /*head_stride=*/n * d});
-
     ThreadPool pool(o.threads);
+    cache.append(0, KvTokens{k.data(), v.data(), n, /*token_stride=*/d, /*head_stride=*/n * d}, &pool);
+
     DecodeAttention decode(config, int(q_heads), pool);
     std::vector<float> out(size_t(q_heads * d));
     const DecodeRequest request{q.data(), cache.view(0), out.data()};

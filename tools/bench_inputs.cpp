@@ -112,7 +112,7 @@ std::vector<KvCache> build_cache_copies(const BenchShape& shape, int64_t tokens,
                             v[size_t(t * row + c)] = gaussian(stream, 2 * index + 1);
                         }
                 });
-                caches.back().append(seq, KvTokens{k.data(), v.data(), count, row, shape.head_dim});
+                caches.back().append(seq, KvTokens{k.data(), v.data(), count, row, shape.head_dim}, &pool);
                 done += count;
                 const int percent = int(100 * done / total);
                 if (percent != last_percent && (stderr_is_terminal() || (percent % 25 == 0 && percent > 0))) {

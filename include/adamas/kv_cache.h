@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "adamas/dtype.h"
+#include "adamas/thread_pool.h"
 
 namespace adamas {
 
@@ -62,8 +63,9 @@ class KvCache {
     // Appends tokens to a sequence: converts K/V to the storage type and writes codes and page
     // statistics, both computed from the keys as stored (after rounding to the storage type), so
     // every policy ranks exactly what attention reads. Throws Error on capacity overflow, leaving
-    // the sequence unchanged.
-    void append(int sequence, const KvTokens& tokens);
+    // the sequence unchanged. With a pool, KV heads are appended in parallel. Appends to different
+    // sequences (or caches) may run concurrently; one sequence takes one append at a time.
+    void append(int sequence, const KvTokens& tokens, ThreadPool* pool = nullptr);
     void clear(int sequence);
     KvSequenceView view(int sequence) const;
 

@@ -12,6 +12,7 @@
 #include "adamas/codes.h"
 #include "adamas/error.h"
 #include "adamas/method.h"
+#include "cpu/kernels.h"
 
 namespace adamas {
 
@@ -102,7 +103,7 @@ void KvCache::clear(int sequence) {
     sequences_[size_t(sequence)]->length = 0;
 }
 
-void KvCache::append(int sequence, const KvTokens& in) {
+void KvCache::append(int sequence, const KvTokens& in, ThreadPool* pool) {
     if (sequence < 0 || sequence >= shape_.sequences)
         fail("KV cache: sequence {} does not exist (the cache holds {})", sequence, shape_.sequences);
     Sequence& seq = *sequences_[size_t(sequence)];
@@ -111,8 +112,8 @@ void KvCache::append(int sequence, const KvTokens& in) {
              shape_.capacity, in.tokens);
     const int d = shape_.head_dim, words = code_words(d), page = shape_.page_size;
     const int64_t row_bytes = int64_t(d) * dtype_size(shape_.dtype);
-    alignas(64) float stored[256];
-    for (int h = 0; h < shape_.kv_heads; ++h) {
+    auto append_head = [&](int h) {
+        alignas(64) float stored[256];
         auto* k_out = seq.k[size_t(h)].get();
         auto* v_out = seq.v[size_t(h)].get();
         auto* codes = reinterpret_cast<uint16_t*>(seq.codes[size_t(h)].get());
@@ -120,12 +121,11 @@ void KvCache::append(int sequence, const KvTokens& in) {
             const int64_t t = seq.length + i;
             const float* k = in.k + i * in.token_stride + h * in.head_stride;
             const float* v = in.v + i * in.token_stride + h * in.head_stride;
-            store_row(k, d, shape_.dtype, k_out + t * row_bytes);
-            store_row(v, d, shape_.dtype, v_out + t * row_bytes);
+            cpu::store_row(k, d, shape_.dtype, k_out + t * row_bytes);
+            cpu::store_row(v, d, shape_.dtype, v_out + t * row_bytes);
             // Codes and Quest bounds derive from the key as stored, so every policy ranks exactly
             // the keys that attention reads.
-            for (int j = 0; j < d; ++j)
-                stored[j] = load_element(k_out + t * row_bytes, shape_.dtype, j);
+            cpu::load_row(k_out + t * row_bytes, shape_.dtype, d, stored);
             rotate_encode({stored, size_t(d)}, tau_[size_t(h)], {codes + t * words, size_t(words)});
             if (page) {
                 float* mn = reinterpret_cast<float*>(seq.page_min[size_t(h)].get()) + (t / page) * d;
@@ -141,7 +141,13 @@ void KvCache::append(int sequence, const KvTokens& in) {
                 }
             }
         }
-    }
+    };
+    // Heads are independent streams: spread them over the pool when there is one.
+    if (pool && shape_.kv_heads > 1)
+        pool->parallel_for(shape_.kv_heads, [&](int64_t h, int) { append_head(int(h)); });
+    else
+        for (int h = 0; h < shape_.kv_heads; ++h)
+            append_head(h);
     seq.length += in.tokens;
 }
 

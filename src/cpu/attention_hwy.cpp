@@ -29,7 +29,7 @@ using VF = hn::Vec<DF>;
 constexpr int kBlock = 128;  // tokens scored before their V rows are accumulated
 
 // Rows ahead to prefetch when gathering: enough cache lines in flight to cover DRAM latency.
-constexpr int kPrefetchRows = 8;
+constexpr int kPrefetchRows = 16;
 
 HWY_INLINE void PrefetchRow(const uint8_t* row, int64_t bytes) {
     for (int64_t line = 0; line < bytes; line += 64)
@@ -91,6 +91,11 @@ void AttendPartialT(const float* q, int count, const KvHeadView& kv, TokenSet to
     for (int64_t b0 = 0; b0 < m; b0 += kBlock) {
         const int len = int(std::min<int64_t>(kBlock, m - b0));
         const int padded = (len + kLanes - 1) / kLanes * kLanes;
+        if (tokens.indices)  // the rows the in-loop prefetch (kPrefetchRows ahead) does not cover
+            for (int i = 0; i < std::min(len, kPrefetchRows); ++i) {
+                PrefetchRow(k_base + tokens.indices[b0 + i] * kRowBytes, kRowBytes);
+                PrefetchRow(v_base + tokens.indices[b0 + i] * kRowBytes, kRowBytes);
+            }
         // Scores, kLanes tokens at a time per query: per-token product vectors, then one transpose-sum.
         for (int h = 0; h < count; ++h) {
             VF qv[kVecs];

@@ -79,7 +79,8 @@ void DistancesT(const uint16_t* queries, int count, CodeRows keys, uint16_t* out
     constexpr int kGroupsPerBlock = kDistanceBlock / kRowsPerGroup;
     ADAMAS_ASSERT(int(hn::Lanes(du)) == kLanes && keys.words == 2 * kRowLanes && count <= kMaxQueries);
     VU block_min[kMaxQueries];  // running minimum of the current block, per output row
-    for (auto& v : block_min) v = hn::Set(du, 0xffffffffu);
+    for (auto& v : block_min)
+        v = hn::Set(du, 0xffffffffu);
 
     // Query patterns, built once per call (a call covers many rows).
     std::vector<QueryPattern> patterns(static_cast<size_t>(count));

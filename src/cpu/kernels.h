@@ -13,6 +13,10 @@ void encode_codes(const float* rotated, int d, float tau, uint16_t* out);
 void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
                      uint16_t* out, int64_t out_stride, BlockMinima minima);
 
+// Rows between f32 and a storage type (vectorized; the scalar ones in dtype.h are the reference).
+void store_row(const float* src, int64_t count, DType type, void* dst);
+void load_row(const void* src, DType type, int64_t count, float* dst);
+
 // Query heads one fast attention call handles at once (attend_partial splits larger groups).
 inline constexpr int kAttendMaxQueries = 16;
 
