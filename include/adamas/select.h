@@ -27,6 +27,7 @@ struct SelectScratch {
     std::vector<int32_t> filtered;    // tokens that passed the pre-filter
     std::vector<int32_t> blocks;      // distance blocks that passed it
     std::vector<uint64_t> keyed;      // oracle: (score, recency) keys
+    std::vector<float> sample;        // oracle: sampled scores for the pre-filter threshold
 };
 
 // Smallest distance wins. Distances must lie in [0, max_dist]. Returns the number of indices written.

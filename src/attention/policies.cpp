@@ -16,6 +16,7 @@ namespace {
 
 constexpr int64_t kEstimateChunk = 8192;  // tokens per estimate item: a multiple of every vector group
 static_assert(kEstimateChunk % kDistanceBlock == 0);
+constexpr int64_t kPageChunk = 512;  // Quest pages per estimate item
 
 int64_t chunks(int64_t n, int64_t chunk) {
     return (n + chunk - 1) / chunk;
@@ -191,25 +192,17 @@ class QuestPolicy final : public RankingPolicy {
         size_selection(s, shared(), rows(step), std::min(kept_pages * page, step.kv.tokens));
         page_list_.resize(size_t(threads) * size_t(kept_pages));
         size_scratch(threads);
-        return step.kv.kv_heads();
+        return step.kv.kv_heads() * chunks(pages_, kPageChunk);
     }
     void estimate(const StepInputs& step, int64_t item, int) override {
-        const int h = int(item), g = step.group(), d = step.kv.head_dim;
+        const int64_t per_head = chunks(pages_, kPageChunk);
+        const int h = int(item / per_head), g = step.group(), d = step.kv.head_dim;
+        const int64_t begin = (item % per_head) * kPageChunk, end = std::min(pages_, begin + kPageChunk);
         const KvHeadView& kv = step.kv.heads[size_t(h)];
-        for (int q = 0; q < g; ++q) {
-            const float* qv = step.q + int64_t(h * g + q) * d;
-            float* out = scores_.data() + (h * g + q) * pages_;
-            for (int64_t p = 0; p < pages_; ++p) {
-                const float* mn = kv.page_min + p * d;
-                const float* mx = kv.page_max + p * d;
-                float score = 0;
-                for (int j = 0; j < d; ++j)
-                    score += std::max(qv[j] * mn[j], qv[j] * mx[j]);
-                out[p] = score;
-            }
-        }
+        cpu::page_scores(step.q + int64_t(h) * g * d, g, kv.page_min, kv.page_max, d, begin, end,
+                         scores_.data() + h * g * pages_, pages_);
         if (shared())
-            for (int64_t p = 0; p < pages_; ++p)
+            for (int64_t p = begin; p < end; ++p)
                 for (int q = 1; q < g; ++q) {
                     float& best = scores_[size_t(h * g * pages_ + p)];
                     const float other = scores_[size_t((h * g + q) * pages_ + p)];

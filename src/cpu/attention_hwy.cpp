@@ -223,6 +223,27 @@ void DotScoresImpl(const float* q, int count, const void* k, DType dtype, int d,
     }
 }
 
+// Quest page scores: out[h * stride + p] = Σ_j max(q_hj · min_pj, q_hj · max_pj) for p in [begin, end).
+void PageScoresImpl(const float* q, int count, const float* page_min, const float* page_max, int d,
+                    int64_t begin, int64_t end, float* out, int64_t stride) {
+    const DF df;
+    const int lanes = int(hn::Lanes(df));
+    for (int64_t p = begin; p < end; ++p) {
+        const float* mn = page_min + p * d;
+        const float* mx = page_max + p * d;
+        for (int h = 0; h < count; ++h) {
+            const float* qh = q + int64_t(h) * d;
+            VF acc = hn::Zero(df);
+            for (int j = 0; j < d; j += lanes) {
+                const VF qv = hn::LoadU(df, qh + j);
+                acc = hn::Add(
+                    acc, hn::Max(hn::Mul(qv, hn::LoadU(df, mn + j)), hn::Mul(qv, hn::LoadU(df, mx + j))));
+            }
+            out[h * stride + p] = hn::GetLane(hn::SumOfLanes(df, acc));
+        }
+    }
+}
+
 void AttendPartialImpl(const float* q, int count, const KvHeadView& kv, DType dtype, int d, TokenSet tokens,
                        AttentionPartial* partials) {
     switch (dtype) {
@@ -242,6 +263,12 @@ HWY_AFTER_NAMESPACE();
 namespace adamas::cpu {
 HWY_EXPORT(AttendPartialImpl);
 HWY_EXPORT(DotScoresImpl);
+HWY_EXPORT(PageScoresImpl);
+
+void page_scores(const float* q, int count, const float* page_min, const float* page_max, int d,
+                 int64_t begin, int64_t end, float* out, int64_t stride) {
+    HWY_DYNAMIC_DISPATCH(PageScoresImpl)(q, count, page_min, page_max, d, begin, end, out, stride);
+}
 
 void dot_scores(const float* q, int count, const void* k, DType dtype, int d, int64_t begin, int64_t end,
                 float* scores, int64_t stride) {

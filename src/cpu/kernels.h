@@ -31,4 +31,8 @@ namespace adamas::cpu {
 void dot_scores(const float* q, int count, const void* k, DType dtype, int d, int64_t begin, int64_t end,
                 float* scores, int64_t stride);
 
+// Quest: out[h * stride + p] = Σ_j max(q_hj · min_pj, q_hj · max_pj) for pages p in [begin, end).
+void page_scores(const float* q, int count, const float* page_min, const float* page_max, int d, int64_t begin,
+                 int64_t end, float* out, int64_t stride);
+
 }  // namespace adamas::cpu

@@ -7,6 +7,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 #include "adamas/distance.h"
 #include "adamas/error.h"
@@ -133,10 +134,34 @@ int64_t select_by_score(std::span<const float> scores, SelectionRule rule, int32
     auto& chosen = scratch.candidates;
     chosen.clear();
     if (rest > 0) {
+        // Pre-filter as for distances: a threshold from a segment sample; when at least `rest` tokens
+        // score at or above it, the best `rest` (and every tie at the cutoff) are among them.
+        const int64_t span = hi - lo;
+        auto& passed = scratch.filtered;
+        passed.clear();
+        if (span >= 64 * rest && span >= 4096) {
+            std::vector<float>& sample = scratch.sample;
+            sample.clear();
+            const int64_t run = kSamples / kSegments;
+            for (int64_t seg = 0; seg < kSegments; ++seg)
+                for (int64_t t = lo + seg * (span / kSegments), e = t + run; t < e; ++t)
+                    if (!std::isnan(scores[t])) sample.push_back(scores[t]);
+            const int64_t want = 2 * rest * kSamples / span + 8;
+            if (int64_t(sample.size()) > want) {
+                std::nth_element(sample.begin(), sample.begin() + (want - 1), sample.end(),
+                                 std::greater<float>());
+                const float threshold = sample[size_t(want - 1)];
+                for (int64_t t = lo; t < hi; ++t)
+                    if (scores[t] >= threshold) passed.push_back(int32_t(t));
+            }
+        }
+        const bool filtered = int64_t(passed.size()) >= rest;
+        const int64_t count = filtered ? int64_t(passed.size()) : span;
         // Key: high 32 bits order by score (best = smallest), low 32 bits by recency (newest smallest).
         auto& keyed = scratch.keyed;
-        keyed.resize(size_t(hi - lo));
-        for (int64_t t = lo; t < hi; ++t) {
+        keyed.resize(size_t(count));
+        for (int64_t i = 0; i < count; ++i) {
+            const int64_t t = filtered ? passed[size_t(i)] : lo + i;
             float s = scores[t];
             uint32_t rank;
             if (std::isnan(s)) {
@@ -147,7 +172,7 @@ int64_t select_by_score(std::span<const float> scores, SelectionRule rule, int32
                 const uint32_t ascending = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
                 rank = ~ascending;
             }
-            keyed[size_t(t - lo)] = (uint64_t(rank) << 32) | uint32_t(~uint32_t(t));
+            keyed[size_t(i)] = (uint64_t(rank) << 32) | uint32_t(~uint32_t(t));
         }
         std::nth_element(keyed.begin(), keyed.begin() + (rest - 1), keyed.end());
         for (int64_t i = 0; i < rest; ++i)

@@ -67,11 +67,15 @@ TEST(Select, HugeContextAndSampleMisses) {
     const int64_t n = 131072;
     for (int trial = 0; trial < 4; ++trial) {
         auto dist = random_distances(n, 384, test::seed_for({n, trial}), false);
-        // Trial 2: the best tokens all sit off the sample grid, so the sampled threshold is too low
-        // and the exact fallback must run. Trial 3: one huge tie.
-        if (trial == 2)
-            for (int64_t t = 1; t < n; t += 16)
-                dist[size_t(t)] = 3;
+        // Trial 2: the sampled runs (16 runs of 128 tokens over [4, n - 16), see select_fast.cpp) hold
+        // the smallest, distinct distances, so the sampled threshold admits only a few dozen tokens,
+        // fewer than the budget, and the exact fallback must run. Trial 3: one huge tie.
+        if (trial == 2) {
+            const int64_t lo = 4, span = n - 16 - lo;
+            for (int64_t seg = 0; seg < 16; ++seg)
+                for (int64_t i = 0; i < 128; ++i)
+                    dist[size_t(lo + seg * (span / 16) + i)] = uint16_t(seg * 8 + i / 16);
+        }
         if (trial == 3) std::fill(dist.begin(), dist.end(), 200);
         for (int budget : {64, 256, 1024}) {
             std::vector<int32_t> want(static_cast<size_t>(budget)), got(static_cast<size_t>(budget));
@@ -117,7 +121,7 @@ TEST(Select, RejectsBudgetsSmallerThanTheForcedSet) {
 
 TEST(Select, ScoreFastMatchesReferenceWithTiesAndNaN) {
     SelectScratch scratch;
-    for (int64_t n : {1, 63, 64, 65, 300, 5000})
+    for (int64_t n : {1, 63, 64, 65, 300, 5000, 40000})
         for (int variant = 0; variant < 4; ++variant) {
             auto scores = test::random_floats(size_t(n), test::seed_for({n, variant}));
             if (variant == 1)
@@ -138,6 +142,27 @@ TEST(Select, ScoreFastMatchesReferenceWithTiesAndNaN) {
                 ASSERT_EQ(got, want) << "n=" << n << " variant=" << variant << " B=" << budget;
             }
         }
+}
+
+TEST(Select, ScorePreFilterFallsBackWhenTheSampleMisleads) {
+    // The sampled runs (16 runs of 128 tokens, see select_fast.cpp) hold the highest scores, so the
+    // sampled threshold admits only a few dozen tokens, fewer than the budget: the exact path must
+    // take over and still pick the sampled ones first, then the best of the rest.
+    const int64_t n = 65537, span = n - 1;
+    std::vector<float> scores(static_cast<size_t>(n));
+    for (int64_t t = 0; t < n; ++t)
+        scores[size_t(t)] = float(t % 97);
+    for (int64_t seg = 0; seg < 16; ++seg)
+        for (int64_t t = seg * (span / 16); t < seg * (span / 16) + 128; ++t)
+            scores[size_t(t)] = 1000.0f + float(t);
+    std::vector<int32_t> want(256), got(256);
+    SelectScratch scratch;
+    select_by_score_reference(scores, {256, 0, 0, true}, want.data());
+    select_by_score(scores, {256, 0, 0, true}, got.data(), scratch);
+    EXPECT_EQ(got, want);
+    // The pre-filter ran and admitted too few, so the answer came from the exact path.
+    EXPECT_GT(scratch.filtered.size(), 0u);
+    EXPECT_LT(int64_t(scratch.filtered.size()), 255);
 }
 
 TEST(Select, OracleEqualsBruteForceTopB) {
