@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "adamas/error.h"
 #include "adamas/kv_cache.h"
 #include "adamas/method.h"
 #include "adamas/select.h"
@@ -22,7 +23,9 @@ struct Selection {
     std::vector<int32_t> indices;
     std::vector<int64_t> counts;
 
+    // Index list of row r; not for all_tokens selections, which keep none.
     std::span<const int32_t> row(int r) const {
+        ADAMAS_ASSERT(!all_tokens && r >= 0 && r < rows);
         return {indices.data() + r * row_capacity, size_t(counts[r])};
     }
 };

@@ -23,6 +23,8 @@ class ThreadPool {
 
     // Runs fn(item, thread) for item in [0, count); returns when all are done. thread is in [0, size()).
     // Items are handed out dynamically, so uneven items balance. Exceptions propagate to the caller.
+    // Callers from several threads take turns (one job runs at a time); a call from inside a job runs
+    // its items inline on the calling thread, so nesting cannot deadlock.
     void parallel_for(int64_t count, const std::function<void(int64_t item, int thread)>& fn);
 
   private:
@@ -30,6 +32,7 @@ class ThreadPool {
     void run_items(int thread);
 
     std::vector<std::thread> workers_;
+    std::mutex caller_mutex_;  // one job at a time
     std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable done_;

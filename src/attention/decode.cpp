@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "adamas/error.h"
+#include "adamas/method.h"
 #include "cpu/kernels.h"
 
 namespace adamas {
@@ -50,6 +51,7 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
         const int kv_heads = req.kv.kv_heads();
         if (kv_heads < 1 || q_heads_ % kv_heads != 0)
             fail("decode: {} query heads are not a multiple of {} KV heads", q_heads_, kv_heads);
+        check_head_dim(req.kv.head_dim, "decode");
         if (req.kv.tokens < 1)
             fail("decode: sequence {} has no cached tokens (the current token must be appended)", r);
         Slot& slot = slots_[r];

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <vector>
 
 #include "adamas/error.h"
 #include "cpu/kernels.h"
@@ -48,7 +49,33 @@ void group_distances_reference(const uint16_t* queries, int count, CodeRows keys
 void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
                      uint16_t* out, int64_t out_stride, BlockMinima minima) {
     ADAMAS_ASSERT(count >= 1 && keys.words >= 4 && keys.words % 4 == 0);
-    cpu::group_distances(queries, count, keys, metric, mode, out, out_stride, minima);
+    if (count <= cpu::kDistanceMaxQueries)
+        return cpu::group_distances(queries, count, keys, metric, mode, out, out_stride, minima);
+    // Groups wider than the kernel takes go in slices: per-head rows are independent, shared rows
+    // take the minimum over the slices (of the distances and of their block minima alike).
+    std::vector<uint16_t> slice_out, slice_minima;
+    for (int first = 0; first < count; first += cpu::kDistanceMaxQueries) {
+        const int part = std::min(count - first, cpu::kDistanceMaxQueries);
+        const uint16_t* slice_queries = queries + int64_t(first) * keys.words;
+        if (mode == GqaMode::per_head) {
+            const BlockMinima slice_minima_view{minima.data ? minima.data + first * minima.stride : nullptr,
+                                                minima.stride};
+            cpu::group_distances(slice_queries, part, keys, metric, mode, out + first * out_stride,
+                                 out_stride, slice_minima_view);
+        } else if (first == 0) {
+            cpu::group_distances(slice_queries, part, keys, metric, mode, out, out_stride, minima);
+        } else {
+            slice_out.resize(size_t(keys.tokens));
+            slice_minima.resize(size_t(distance_blocks(keys.tokens)));
+            cpu::group_distances(slice_queries, part, keys, metric, mode, slice_out.data(), keys.tokens,
+                                 BlockMinima{minima.data ? slice_minima.data() : nullptr, 0});
+            for (int64_t t = 0; t < keys.tokens; ++t)
+                out[t] = std::min(out[t], slice_out[size_t(t)]);
+            if (minima.data)
+                for (int64_t b = 0; b < distance_blocks(keys.tokens); ++b)
+                    minima.data[b] = std::min(minima.data[b], slice_minima[size_t(b)]);
+        }
+    }
 }
 
 }  // namespace adamas

@@ -60,6 +60,13 @@ void PolicyConfig::validate() const {
     if (budget < 1) fail_usage("budget {} must be at least 1", budget);
     if (recent < 0) fail_usage("recent window {} must not be negative", recent);
     if (page_size < 1) fail_usage("page size {} must be at least 1", page_size);
+    if ((kind == PolicyKind::quest || kind == PolicyKind::streaming) && !force_current)
+        fail_usage("{} always keeps the current token; it takes no --no-force-current", policy_name(kind));
+    if (kind == PolicyKind::streaming && recent > 0)
+        fail_usage(
+            "streaming keeps the sinks plus the most recent budget − sinks tokens; it takes no separate "
+            "recent window (got {})",
+            recent);
     if (kind == PolicyKind::quest && (sinks > 0 || recent > 0))
         fail_usage(
             "quest keeps whole pages and the current token's page; it takes no sinks or recent window "

@@ -2,6 +2,7 @@
 // jobs of a decode step come microseconds apart) and sleep on a condition variable after that.
 #include "adamas/thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -14,6 +15,11 @@
 namespace adamas {
 
 namespace {
+// Set while a thread runs items of some pool's job: a nested parallel_for then runs inline, as that
+// thread (the caller may index per-thread scratch with the id).
+thread_local bool inside_job = false;
+thread_local int current_thread = 0;
+
 // How long an idle thread spins before it sleeps: longer than the gaps inside a decode step, short
 // enough that an idle pool gives its cores back quickly.
 constexpr auto kSpinTime = std::chrono::microseconds(200);
@@ -47,6 +53,11 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::run_items(int thread) {
+    inside_job = true;
+    current_thread = thread;
+    struct Reset {
+        ~Reset() { inside_job = false; }
+    } reset;
     for (;;) {
         const int64_t item = next_item_.fetch_add(1, std::memory_order_relaxed);
         if (item >= job_count_) return;
@@ -82,11 +93,17 @@ void ThreadPool::worker_loop(int thread) {
 
 void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, int)>& fn) {
     if (count <= 0) return;
+    if (inside_job) {  // nested: run inline as the thread we are, whose scratch the caller may index
+        for (int64_t i = 0; i < count; ++i)
+            fn(i, current_thread);
+        return;
+    }
     if (workers_.empty() || count == 1) {
         for (int64_t i = 0; i < count; ++i)
             fn(i, 0);
         return;
     }
+    std::lock_guard caller(caller_mutex_);
     job_ = &fn;
     job_count_ = count;
     error_ = nullptr;

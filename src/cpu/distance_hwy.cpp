@@ -27,8 +27,8 @@ using DU = hn::ScalableTag<uint32_t>;
 using VU = hn::Vec<DU>;
 
 constexpr int kMaxLanes = 64;
-constexpr int kPrefetchU32 = 1024;  // 4 KiB ahead
-constexpr int kMaxQueries = 64;     // larger groups are processed in slices
+constexpr int kPrefetchU32 = 1024;                // 4 KiB ahead
+constexpr int kMaxQueries = kDistanceMaxQueries;  // the public group_distances slices wider groups
 
 // Per-lane distance contribution of one 32-bit slice of 16 dims.
 template <Metric kMetric>
@@ -83,7 +83,9 @@ void DistancesT(const uint16_t* queries, int count, CodeRows keys, uint16_t* out
         v = hn::Set(du, 0xffffffffu);
 
     // Query patterns, built once per call (a call covers many rows).
-    std::vector<QueryPattern> patterns(static_cast<size_t>(count));
+    // Per-thread and reused: an estimate item must not allocate.
+    static thread_local std::vector<QueryPattern> patterns;
+    if (patterns.size() < size_t(count)) patterns.resize(size_t(count));
     for (int q = 0; q < count; ++q) {
         uint32_t row[kRowLanes];
         std::memcpy(row, queries + q * keys.words, sizeof(row));

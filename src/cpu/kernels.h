@@ -8,6 +8,9 @@
 
 namespace adamas::cpu {
 
+// Queries one group_distances call takes; the public group_distances slices wider groups.
+inline constexpr int kDistanceMaxQueries = 64;
+
 void hadamard(float* x, int d);
 void encode_codes(const float* rotated, int d, float tau, uint16_t* out);
 void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
@@ -32,7 +35,7 @@ void dot_scores(const float* q, int count, const void* k, DType dtype, int d, in
                 float* scores, int64_t stride);
 
 // Quest: out[h * stride + p] = Σ_j max(q_hj · min_pj, q_hj · max_pj) for pages p in [begin, end).
-void page_scores(const float* q, int count, const float* page_min, const float* page_max, int d, int64_t begin,
-                 int64_t end, float* out, int64_t stride);
+void page_scores(const float* q, int count, const float* page_min, const float* page_max, int d,
+                 int64_t begin, int64_t end, float* out, int64_t stride);
 
 }  // namespace adamas::cpu

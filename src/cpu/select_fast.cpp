@@ -64,6 +64,7 @@ void choose_by_histogram(std::span<const uint16_t> dist, int max_dist, int64_t c
 
 int64_t select_by_distance(std::span<const uint16_t> dist, int max_dist, SelectionRule rule, int32_t* out,
                            SelectScratch& scratch, const uint16_t* block_min) {
+    rule.validate();
     const int64_t n = int64_t(dist.size());
     if (n <= rule.budget) {
         for (int64_t t = 0; t < n; ++t)
@@ -123,6 +124,7 @@ int64_t select_by_distance(std::span<const uint16_t> dist, int max_dist, Selecti
 
 int64_t select_by_score(std::span<const float> scores, SelectionRule rule, int32_t* out,
                         SelectScratch& scratch) {
+    rule.validate();
     const int64_t n = int64_t(scores.size());
     if (n <= rule.budget) {
         for (int64_t t = 0; t < n; ++t)

@@ -175,7 +175,10 @@ TEST(Decode, EveryPolicyMatchesItsReference) {
                     c.kind = kind;
                     c.budget = 64;
                     c.gqa = gqa;
-                    if (n == 700 && kind != PolicyKind::quest) c.sinks = 2, c.recent = 4;
+                    if (n == 700 && kind != PolicyKind::quest) {
+                        c.sinks = 2;
+                        if (kind != PolicyKind::streaming) c.recent = 4;
+                    }
                     DecodeAttention step(c, qh, pool);
                     std::vector<float> out(size_t(qh * d), -1.0f);
                     const DecodeRequest req{f.q.data(), f.cache.view(0), out.data()};
@@ -230,6 +233,44 @@ TEST(Decode, EveryPolicyMatchesItsReference) {
                             << where << " head " << h;
                     }
                 }
+}
+
+TEST(Decode, GroupsWiderThanTheDistanceKernelAreSliced) {
+    // 130 query heads on one KV head: the distance kernel takes 64 queries per call.
+    ThreadPool pool(2);
+    for (GqaMode gqa : {GqaMode::per_head, GqaMode::shared}) {
+        Fixture f(130, 1, 64, 5000, DType::f32, 0.7f, 31);
+        PolicyConfig c;
+        c.budget = 64;
+        c.gqa = gqa;
+        DecodeAttention step(c, 130, pool);
+        std::vector<float> out(130 * 64);
+        const DecodeRequest req{f.q.data(), f.cache.view(0), out.data()};
+        step.run({&req, 1});
+        const auto want = expected_rows(f, c);
+        const Selection& sel = step.selection(0);
+        ASSERT_EQ(sel.rows, int(want.size()));
+        for (int r = 0; r < sel.rows; ++r) {
+            const auto got = sel.row(r);
+            ASSERT_EQ(std::vector<int32_t>(got.begin(), got.end()), want[size_t(r)])
+                << gqa_name(gqa) << " row " << r;
+        }
+    }
+}
+
+TEST(Decode, PoliciesRejectOptionsTheyWouldIgnore) {
+    PolicyConfig c;
+    c.kind = PolicyKind::streaming;
+    c.recent = 8;
+    EXPECT_THROW(c.validate(), UsageError);
+    c.recent = 0;
+    c.force_current = false;
+    EXPECT_THROW(c.validate(), UsageError);
+    c.kind = PolicyKind::quest;
+    EXPECT_THROW(c.validate(), UsageError);
+    c.force_current = true;
+    c.sinks = 2;
+    EXPECT_THROW(c.validate(), UsageError);
 }
 
 TEST(Decode, BatchOfSequencesEqualsOneByOne) {

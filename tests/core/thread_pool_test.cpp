@@ -40,5 +40,30 @@ TEST(ThreadPool, PropagatesExceptions) {
     EXPECT_EQ(after.load(), 10);
 }
 
+TEST(ThreadPool, NestedCallsRunInlineAsTheCallingThread) {
+    ThreadPool pool(2);
+    std::atomic<int> total{0};
+    pool.parallel_for(8, [&](int64_t, int outer) {
+        pool.parallel_for(4, [&](int64_t, int inner) {
+            EXPECT_EQ(inner, outer);
+            total.fetch_add(1);
+        });
+    });
+    EXPECT_EQ(total.load(), 32);
+}
+
+TEST(ThreadPool, CallersFromSeveralThreadsTakeTurns) {
+    ThreadPool pool(3);
+    std::atomic<int64_t> total{0};
+    auto caller = [&] {
+        for (int job = 0; job < 300; ++job)
+            pool.parallel_for(17, [&](int64_t item, int) { total.fetch_add(item); });
+    };
+    std::thread a(caller), b(caller);
+    a.join();
+    b.join();
+    EXPECT_EQ(total.load(), 2 * 300 * (16 * 17 / 2));
+}
+
 }  // namespace
 }  // namespace adamas
