@@ -1,18 +1,12 @@
 // Markdown and JSON rendering of benchmark rows (see bench_report.h).
 #include "bench_report.h"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adamas/atomic_file.h"
 #include "bench_args.h"
 
 namespace adamas::tools {
@@ -79,26 +73,8 @@ void write_rows_json(const std::string& path, const std::vector<BenchRow>& rows)
              {"copies", r.copies},
              {"llc_flushed", r.flushed}});
     }
-    const std::string temp = fmt::format("{}.tmp.{}", path, getpid());
-    {
-        std::ofstream file(temp, std::ios::trunc);
-        if (!file) throw std::runtime_error(fmt::format("{}: cannot create: {}", temp, std::strerror(errno)));
-        file << out.dump(2) << '\n';
-        file.close();
-        if (!file) {
-            std::error_code ignored;
-            std::filesystem::remove(temp, ignored);
-            throw std::runtime_error(fmt::format("{}: cannot write the JSON results", temp));
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(temp, path, ec);
-    if (ec) {
-        std::error_code ignored;
-        std::filesystem::remove(temp, ignored);
-        throw std::runtime_error(
-            fmt::format("{}: cannot move the JSON results into place: {}", path, ec.message()));
-    }
+    const std::string text = out.dump(2) + "\n";
+    write_file_atomically(path, {{text.data(), text.size()}});
 }
 
 }  // namespace adamas::tools

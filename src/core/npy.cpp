@@ -6,13 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstring>
 #include <limits>
 #include <string_view>
 
+#include "adamas/atomic_file.h"
 #include "adamas/dtype.h"
 #include "adamas/error.h"
 
@@ -341,40 +341,8 @@ void write_npy(const std::string& path, NpyType type, const std::vector<int64_t>
         preamble += char((header_len >> 24) & 0xff);
     }
 
-    // A unique name in the same directory, then rename(2): readers see the old file or the whole new
-    // one, never a partial write, and concurrent writers do not collide.
-    static std::atomic<uint64_t> counter{0};
-    const std::string tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter.fetch_add(1));
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0) fail("{}: cannot create temporary file {} ({})", path, tmp, std::strerror(errno));
-
-    auto write_all = [&](const void* src, size_t size) {
-        const auto* p = static_cast<const uint8_t*>(src);
-        while (size > 0) {
-            ssize_t put = ::write(fd, p, size);
-            if (put < 0 && errno == EINTR) continue;
-            if (put <= 0) return false;
-            p += put;
-            size -= size_t(put);
-        }
-        return true;
-    };
-    bool ok = write_all(preamble.data(), preamble.size()) && write_all(header.data(), header.size()) &&
-              (data_bytes == 0 || write_all(data, data_bytes));
-    int saved = errno;
-    if (::close(fd) != 0 && ok) {
-        ok = false;
-        saved = errno;
-    }
-    if (!ok) {
-        ::unlink(tmp.c_str());
-        fail("{}: cannot write ({})", path, std::strerror(saved));
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        saved = errno;
-        ::unlink(tmp.c_str());
-        fail("{}: cannot rename the temporary file into place ({})", path, std::strerror(saved));
-    }
+    write_file_atomically(
+        path, {{preamble.data(), preamble.size()}, {header.data(), header.size()}, {data, data_bytes}});
 }
 
 }  // namespace adamas
