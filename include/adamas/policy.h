@@ -52,6 +52,13 @@ class SelectionPolicy {
     virtual void estimate(const StepInputs& step, int64_t item, int thread) {}
     virtual void select(const StepInputs& step, int row, int thread, Selection& selection) = 0;
 
+    // The selection this policy's steps fill; a policy may fill rows during estimate (fusing the two
+    // phases while the data is in cache). Called once, before the first prepare().
+    virtual void bind(Selection& selection) {}
+    // When estimate also selects: the share of estimate time spent selecting, so reported phase times
+    // stay meaningful. 0 otherwise.
+    virtual double select_share_of_estimate() const { return 0.0; }
+
   protected:
     explicit SelectionPolicy(const PolicyConfig& config) : config_(config) {}
     PolicyConfig config_;

@@ -39,6 +39,7 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
         Slot slot;
         slot.policy = make_policy(config_);
         slot.selection = std::make_unique<Selection>();
+        slot.policy->bind(*slot.selection);
         slots_.push_back(std::move(slot));
     }
     const int threads = pool_.size();
@@ -65,13 +66,20 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
         const size_t r = owner_of(estimate_starts, item);
         slots_[r].policy->estimate(slots_[r].step, item - estimate_starts[r], thread);
     });
-    const double estimate_s = seconds_since(start);
+    double estimate_s = seconds_since(start), moved_to_select = 0;
+    if (estimate_items > 0) {  // policies that select inside estimate: charge that share to select
+        double share = 0;
+        for (size_t r = 0; r < requests.size(); ++r)
+            share += slots_[r].policy->select_share_of_estimate();
+        moved_to_select = estimate_s * share / double(requests.size());
+        estimate_s -= moved_to_select;
+    }
     start = std::chrono::steady_clock::now();
     pool_.parallel_for(select_rows, [&](int64_t item, int thread) {
         const size_t r = owner_of(select_starts, item);
         slots_[r].policy->select(slots_[r].step, int(item - select_starts[r]), thread, *slots_[r].selection);
     });
-    const double select_s = seconds_since(start);
+    const double select_s = seconds_since(start) + moved_to_select;
     start = std::chrono::steady_clock::now();
     attend_all(requests);
     if (timings) {

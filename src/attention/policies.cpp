@@ -1,6 +1,7 @@
 // The five selection policies. Each sizes its buffers in prepare(), does its bandwidth-bound pass in
 // estimate() over (KV head, token chunk) items, and picks each row's tokens in select().
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -102,40 +103,93 @@ class AdamasPolicy final : public RankingPolicy {
             rotate_encode({step.q + int64_t(h) * d, size_t(d)}, step.kv.heads[size_t(h / g)].tau,
                           {query_codes_.data() + h * words, size_t(words)});
         stride_ = step.kv.tokens;
-        distances_.resize(size_t(rows(step) * stride_));
         block_stride_ = distance_blocks(stride_);
-        block_minima_.resize(size_t(rows(step) * block_stride_));
         size_selection(s, shared(), rows(step), std::min<int64_t>(config_.budget, step.kv.tokens));
         size_scratch(threads);
+        // Enough KV heads to keep every thread busy: one item per head estimates and then selects its
+        // rows at once, while the head's distances are still in this core's cache. They never go out
+        // to memory (1/16 of the code traffic saved) and selection reads them from L2, not DRAM.
+        fused_ = step.kv.kv_heads() >= 2 * threads;
+        const int head_rows = shared() ? 1 : g;
+        const size_t buffers = fused_ ? size_t(threads) : 1;
+        const size_t dist_size = size_t(fused_ ? head_rows : rows(step)) * size_t(stride_);
+        const size_t minima_size = size_t(fused_ ? head_rows : rows(step)) * size_t(block_stride_);
+        if (distances_.size() < buffers) {
+            distances_.resize(buffers);
+            block_minima_.resize(buffers);
+        }
+        for (size_t b = 0; b < buffers; ++b) {
+            if (distances_[b].size() < dist_size) distances_[b].resize(dist_size);
+            if (block_minima_[b].size() < minima_size) block_minima_[b].resize(minima_size);
+        }
+        fused_select_s_.assign(size_t(threads), 0.0);
+        fused_item_s_.assign(size_t(threads), 0.0);
+        if (fused_) return step.kv.kv_heads();
         return step.kv.kv_heads() * chunks(step.kv.tokens, kEstimateChunk);
     }
-    void estimate(const StepInputs& step, int64_t item, int) override {
+    void estimate(const StepInputs& step, int64_t item, int thread) override {
+        const int d = step.kv.head_dim, words = code_words(d), g = step.group();
+        if (fused_) return estimate_and_select(step, int(item), thread, *selection_);
         const int64_t per_head = chunks(step.kv.tokens, kEstimateChunk);
         const int h = int(item / per_head);
         const int64_t begin = (item % per_head) * kEstimateChunk;
         const int64_t end = std::min(step.kv.tokens, begin + kEstimateChunk);
-        const int d = step.kv.head_dim, words = code_words(d), g = step.group();
         const CodeRows keys{step.kv.heads[size_t(h)].codes + begin * words, end - begin, words};
         const int64_t first_row = shared() ? h : h * g;
-        uint16_t* out = distances_.data() + first_row * stride_ + begin;
+        uint16_t* out = distances_[0].data() + first_row * stride_ + begin;
         // Chunks start at multiples of kDistanceBlock, so their blocks line up with the row's.
-        const BlockMinima minima{block_minima_.data() + first_row * block_stride_ + begin / kDistanceBlock,
+        const BlockMinima minima{block_minima_[0].data() + first_row * block_stride_ + begin / kDistanceBlock,
                                  block_stride_};
         group_distances(query_codes_.data() + h * g * words, g, keys, config_.metric, config_.gqa, out,
                         stride_, minima);
     }
     void select(const StepInputs& step, int row, int thread, Selection& s) override {
-        const std::span<const uint16_t> dist(distances_.data() + row * stride_, size_t(step.kv.tokens));
-        s.counts[size_t(row)] = select_by_distance(
-            dist, max_distance(step.kv.head_dim), rule_of(config_), s.indices.data() + row * s.row_capacity,
-            scratch_[size_t(thread)], block_minima_.data() + row * block_stride_);
+        if (fused_) return;  // done in estimate
+        select_row(step, distances_[0].data() + row * stride_, block_minima_[0].data() + row * block_stride_,
+                   row, thread, s);
+    }
+    void bind(Selection& s) override { selection_ = &s; }
+    double select_share_of_estimate() const override {
+        double select = 0, total = 0;
+        for (size_t t = 0; t < fused_item_s_.size(); ++t)
+            select += fused_select_s_[t], total += fused_item_s_[t];
+        return total > 0 ? select / total : 0.0;
     }
 
   private:
+    void select_row(const StepInputs& step, const uint16_t* dist, const uint16_t* minima, int row, int thread,
+                    Selection& s) {
+        s.counts[size_t(row)] = select_by_distance(
+            {dist, size_t(step.kv.tokens)}, max_distance(step.kv.head_dim), rule_of(config_),
+            s.indices.data() + row * s.row_capacity, scratch_[size_t(thread)], minima);
+    }
+    void estimate_and_select(const StepInputs& step, int h, int thread, Selection& s) {
+        using Clock = std::chrono::steady_clock;
+        const auto start = Clock::now();
+        const int words = code_words(step.kv.head_dim), g = step.group();
+        uint16_t* dist = distances_[size_t(thread)].data();
+        uint16_t* minima = block_minima_[size_t(thread)].data();
+        const CodeRows keys{step.kv.heads[size_t(h)].codes, step.kv.tokens, words};
+        group_distances(query_codes_.data() + h * g * words, g, keys, config_.metric, config_.gqa, dist,
+                        stride_, BlockMinima{minima, block_stride_});
+        const auto estimated = Clock::now();
+        const int head_rows = shared() ? 1 : g;
+        for (int r = 0; r < head_rows; ++r)
+            select_row(step, dist + r * stride_, minima + r * block_stride_, shared() ? h : h * g + r, thread,
+                       s);
+        const auto done = Clock::now();
+        fused_select_s_[size_t(thread)] += std::chrono::duration<double>(done - estimated).count();
+        fused_item_s_[size_t(thread)] += std::chrono::duration<double>(done - start).count();
+    }
+
     std::vector<uint16_t> query_codes_;
-    std::vector<uint16_t> distances_;
-    std::vector<uint16_t> block_minima_;
+    // Distances and block minima: one buffer of every row (split phases), or one per thread holding
+    // one KV head's rows (fused).
+    std::vector<std::vector<uint16_t>> distances_, block_minima_;
     int64_t stride_ = 0, block_stride_ = 0;
+    bool fused_ = false;
+    Selection* selection_ = nullptr;
+    std::vector<double> fused_select_s_, fused_item_s_;  // per thread, this step
 };
 
 class OraclePolicy final : public RankingPolicy {

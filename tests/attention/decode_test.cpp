@@ -273,6 +273,34 @@ TEST(Decode, PoliciesRejectOptionsTheyWouldIgnore) {
     EXPECT_THROW(c.validate(), UsageError);
 }
 
+TEST(Decode, FusedAndSplitEstimateSelectAgree) {
+    // With 8 KV heads, one thread runs adamas fused (estimate then select per head); eight threads run
+    // the split phases over token chunks. Same selections, same outputs.
+    Fixture f(16, 8, 128, 20000, DType::f16, 0.5f, 41);
+    for (GqaMode gqa : {GqaMode::per_head, GqaMode::shared}) {
+        PolicyConfig c;
+        c.budget = 128;
+        c.gqa = gqa;
+        ThreadPool one(1), many(8);
+        DecodeAttention fused(c, 16, one), split(c, 16, many);
+        std::vector<float> out_fused(16 * 128), out_split(16 * 128);
+        const DecodeRequest a{f.q.data(), f.cache.view(0), out_fused.data()};
+        const DecodeRequest b{f.q.data(), f.cache.view(0), out_split.data()};
+        DecodeTimings timings;
+        fused.run({&a, 1}, &timings);
+        split.run({&b, 1});
+        EXPECT_GT(timings.select_s, 0.0) << "select time of the fused path must be reported";
+        const Selection &x = fused.selection(0), &y = split.selection(0);
+        ASSERT_EQ(x.rows, y.rows);
+        for (int r = 0; r < x.rows; ++r) {
+            const auto rx = x.row(r), ry = y.row(r);
+            ASSERT_EQ(std::vector<int32_t>(rx.begin(), rx.end()), std::vector<int32_t>(ry.begin(), ry.end()))
+                << gqa_name(gqa) << " row " << r;
+        }
+        EXPECT_LT(test::relative_error(out_fused.data(), out_split.data(), out_fused.size()), 1e-6);
+    }
+}
+
 TEST(Decode, BatchOfSequencesEqualsOneByOne) {
     ThreadPool pool(2);
     Fixture a(8, 2, 128, 3000, DType::f16, 0.5f, 21), b(8, 2, 128, 1500, DType::f16, 0.5f, 22);
