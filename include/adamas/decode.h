@@ -45,8 +45,11 @@ class DecodeAttention {
         std::unique_ptr<SelectionPolicy> policy;
         std::unique_ptr<Selection> selection;
         StepInputs step;
+        const DecodeRequest* request = nullptr;  // of the running step
     };
     void attend_all(std::span<const DecodeRequest> requests);
+    // Attends one selected row of a slot right away (called from inside a fused estimate item).
+    void attend_row(size_t slot, int row, int thread);
 
     PolicyConfig config_;
     int q_heads_;
@@ -54,6 +57,8 @@ class DecodeAttention {
     std::vector<Slot> slots_;
     std::vector<float> partial_acc_;
     std::vector<AttentionPartial> partials_;
+    std::vector<float> row_acc_;  // per thread: q_heads × d, for attend_row
+    std::vector<AttentionPartial> row_partials_;
 };
 
 }  // namespace adamas

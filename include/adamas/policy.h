@@ -2,6 +2,7 @@
 // chooses, for one decode step of one sequence, the tokens each query head attends to.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -52,12 +53,23 @@ class SelectionPolicy {
     virtual void estimate(const StepInputs& step, int64_t item, int thread) {}
     virtual void select(const StepInputs& step, int row, int thread, Selection& selection) = 0;
 
-    // The selection this policy's steps fill; a policy may fill rows during estimate (fusing the two
-    // phases while the data is in cache). Called once, before the first prepare().
-    virtual void bind(Selection& selection) {}
-    // When estimate also selects: the share of estimate time spent selecting, so reported phase times
-    // stay meaningful. 0 otherwise.
-    virtual double select_share_of_estimate() const { return 0.0; }
+    // Called by a policy that finished selecting `row` inside estimate (see bind): the driver may
+    // attend to that row right away, on the same thread, while the rows it needs are being chosen.
+    using RowReady = std::function<void(int row, int thread)>;
+
+    // The selection this policy's steps fill and the hook for rows finished early. A policy may fill
+    // rows during estimate (fusing the phases while the data is in cache). Called once, before the
+    // first prepare().
+    virtual void bind(Selection& selection, RowReady row_ready) {}
+    // Whether the last prepared step attends every row inside estimate (through the hook).
+    virtual bool attends_in_estimate() const { return false; }
+    // When estimate also selects (and attends): the shares of estimate time spent on those, so the
+    // reported phase times stay meaningful. Zero otherwise.
+    struct FusedShares {
+        double select = 0;
+        double attend = 0;
+    };
+    virtual FusedShares fused_shares() const { return {}; }
 
   protected:
     explicit SelectionPolicy(const PolicyConfig& config) : config_(config) {}

@@ -39,10 +39,20 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
         Slot slot;
         slot.policy = make_policy(config_);
         slot.selection = std::make_unique<Selection>();
-        slot.policy->bind(*slot.selection);
+        const size_t index = slots_.size();
+        slot.policy->bind(*slot.selection,
+                          [this, index](int row, int thread) { attend_row(index, row, thread); });
         slots_.push_back(std::move(slot));
     }
     const int threads = pool_.size();
+    int max_d = 0;
+    for (const DecodeRequest& req : requests)
+        max_d = std::max(max_d, req.kv.head_dim);
+    // Per-thread partials for rows attended inside estimate (fused policies).
+    row_acc_.resize(size_t(threads) * size_t(q_heads_) * size_t(max_d));
+    row_partials_.resize(size_t(threads) * size_t(q_heads_));
+    for (size_t i = 0; i < row_partials_.size(); ++i)
+        row_partials_[i].acc = row_acc_.data() + i * size_t(max_d);
     // Preparing (query codes, buffer sizing) counts as estimate time: it is part of the step.
     auto start = std::chrono::steady_clock::now();
     std::vector<int64_t> estimate_starts, select_starts;
@@ -57,6 +67,7 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
             fail("decode: sequence {} has no cached tokens (the current token must be appended)", r);
         Slot& slot = slots_[r];
         slot.step = StepInputs{req.q, q_heads_, req.kv};
+        slot.request = &req;
         estimate_starts.push_back(estimate_items);
         estimate_items += slot.policy->prepare(slot.step, *slot.selection, threads);
         select_starts.push_back(select_rows);
@@ -66,13 +77,16 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
         const size_t r = owner_of(estimate_starts, item);
         slots_[r].policy->estimate(slots_[r].step, item - estimate_starts[r], thread);
     });
-    double estimate_s = seconds_since(start), moved_to_select = 0;
-    if (estimate_items > 0) {  // policies that select inside estimate: charge that share to select
-        double share = 0;
-        for (size_t r = 0; r < requests.size(); ++r)
-            share += slots_[r].policy->select_share_of_estimate();
-        moved_to_select = estimate_s * share / double(requests.size());
-        estimate_s -= moved_to_select;
+    // Policies that select (and attend) inside estimate report the shares of their items spent so;
+    // that part of the estimate wall time is charged to select (and attend).
+    double estimate_s = seconds_since(start), moved_to_select = 0, moved_to_attend = 0;
+    if (estimate_items > 0) {
+        for (size_t r = 0; r < requests.size(); ++r) {
+            const SelectionPolicy::FusedShares shares = slots_[r].policy->fused_shares();
+            moved_to_select += estimate_s * shares.select / double(requests.size());
+            moved_to_attend += estimate_s * shares.attend / double(requests.size());
+        }
+        estimate_s -= moved_to_select + moved_to_attend;
     }
     start = std::chrono::steady_clock::now();
     pool_.parallel_for(select_rows, [&](int64_t item, int thread) {
@@ -85,8 +99,24 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
     if (timings) {
         timings->estimate_s += estimate_s;
         timings->select_s += select_s;
-        timings->attend_s += seconds_since(start);
+        timings->attend_s += seconds_since(start) + moved_to_attend;
     }
+}
+
+void DecodeAttention::attend_row(size_t slot_index, int row, int thread) {
+    const Slot& slot = slots_[slot_index];
+    const DecodeRequest& req = *slot.request;
+    const Selection& sel = *slot.selection;
+    const int d = req.kv.head_dim, g = q_heads_ / req.kv.kv_heads();
+    const int kv_head = sel.per_kv_head ? row : row / g;
+    const int first_q = sel.per_kv_head ? row * g : row;
+    const int queries = sel.per_kv_head ? g : 1;
+    const auto indices = sel.row(row);
+    AttentionPartial* partials = row_partials_.data() + size_t(thread) * size_t(q_heads_);
+    attend_partial(req.q + int64_t(first_q) * d, queries, req.kv.heads[size_t(kv_head)], req.kv.dtype, d,
+                   TokenSet{indices.data(), 0, int64_t(indices.size())}, partials);
+    for (int q = 0; q < queries; ++q)
+        merge_partials(partials + q, 1, d, req.out + int64_t(first_q + q) * d);
 }
 
 void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
@@ -101,6 +131,7 @@ void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
     int64_t partial_count = 0;
     int max_d = 0;
     for (size_t r = 0; r < requests.size(); ++r) {
+        if (slots_[r].policy->attends_in_estimate()) continue;  // done row by row in estimate
         const Selection& sel = *slots_[r].selection;
         const int queries = sel.per_kv_head ? q_heads_ / requests[r].kv.kv_heads() : 1;
         max_d = std::max(max_d, requests[r].kv.head_dim);

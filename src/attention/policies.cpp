@@ -123,6 +123,7 @@ class AdamasPolicy final : public RankingPolicy {
             if (block_minima_[b].size() < minima_size) block_minima_[b].resize(minima_size);
         }
         fused_select_s_.assign(size_t(threads), 0.0);
+        fused_attend_s_.assign(size_t(threads), 0.0);
         fused_item_s_.assign(size_t(threads), 0.0);
         if (fused_) return step.kv.kv_heads();
         return step.kv.kv_heads() * chunks(step.kv.tokens, kEstimateChunk);
@@ -148,12 +149,19 @@ class AdamasPolicy final : public RankingPolicy {
         select_row(step, distances_[0].data() + row * stride_, block_minima_[0].data() + row * block_stride_,
                    row, thread, s);
     }
-    void bind(Selection& s) override { selection_ = &s; }
-    double select_share_of_estimate() const override {
-        double select = 0, total = 0;
-        for (size_t t = 0; t < fused_item_s_.size(); ++t)
-            select += fused_select_s_[t], total += fused_item_s_[t];
-        return total > 0 ? select / total : 0.0;
+    void bind(Selection& s, RowReady row_ready) override {
+        selection_ = &s;
+        row_ready_ = std::move(row_ready);
+    }
+    bool attends_in_estimate() const override { return fused_ && row_ready_ != nullptr; }
+    FusedShares fused_shares() const override {
+        double select = 0, attend = 0, total = 0;
+        for (size_t t = 0; t < fused_item_s_.size(); ++t) {
+            select += fused_select_s_[t];
+            attend += fused_attend_s_[t];
+            total += fused_item_s_[t];
+        }
+        return total > 0 ? FusedShares{select / total, attend / total} : FusedShares{};
     }
 
   private:
@@ -177,8 +185,14 @@ class AdamasPolicy final : public RankingPolicy {
         for (int r = 0; r < head_rows; ++r)
             select_row(step, dist + r * stride_, minima + r * block_stride_, shared() ? h : h * g + r, thread,
                        s);
+        const auto selected = Clock::now();
+        // Attending here overlaps this thread's gathers with the other threads' code streaming.
+        if (row_ready_)
+            for (int r = 0; r < head_rows; ++r)
+                row_ready_(shared() ? h : h * g + r, thread);
         const auto done = Clock::now();
-        fused_select_s_[size_t(thread)] += std::chrono::duration<double>(done - estimated).count();
+        fused_select_s_[size_t(thread)] += std::chrono::duration<double>(selected - estimated).count();
+        fused_attend_s_[size_t(thread)] += std::chrono::duration<double>(done - selected).count();
         fused_item_s_[size_t(thread)] += std::chrono::duration<double>(done - start).count();
     }
 
@@ -189,7 +203,8 @@ class AdamasPolicy final : public RankingPolicy {
     int64_t stride_ = 0, block_stride_ = 0;
     bool fused_ = false;
     Selection* selection_ = nullptr;
-    std::vector<double> fused_select_s_, fused_item_s_;  // per thread, this step
+    RowReady row_ready_;
+    std::vector<double> fused_select_s_, fused_attend_s_, fused_item_s_;  // per thread, this step
 };
 
 class OraclePolicy final : public RankingPolicy {
