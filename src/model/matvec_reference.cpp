@@ -7,7 +7,7 @@
 namespace adamas {
 
 int64_t row_bytes(GgmlType type, int64_t cols) {
-    const auto format = block_format(uint32_t(type));
+    const auto format = ggml_block(type);
     ADAMAS_ASSERT(format && cols % format->elements == 0);
     return cols / format->elements * format->bytes;
 }

@@ -99,57 +99,24 @@ void block_q6_k(const uint8_t* b, float* out) {
 
 }  // namespace
 
-std::optional<BlockFormat> block_format(uint32_t type_id) {
-    switch (GgmlType(type_id)) {
+bool dequantize_supported(GgmlType type) {
+    switch (type) {
         case GgmlType::f32:
-            return BlockFormat{1, 4};
         case GgmlType::f16:
-            return BlockFormat{1, 2};
         case GgmlType::bf16:
-            return BlockFormat{1, 2};
         case GgmlType::q4_0:
-            return BlockFormat{32, 18};
         case GgmlType::q4_1:
-            return BlockFormat{32, 20};
         case GgmlType::q8_0:
-            return BlockFormat{32, 34};
         case GgmlType::q4_k:
-            return BlockFormat{256, 144};
         case GgmlType::q5_k:
-            return BlockFormat{256, 176};
-        case GgmlType::q6_k:
-            return BlockFormat{256, 210};
+        case GgmlType::q6_k: return true;
+        default: return false;
     }
-    return std::nullopt;
-}
-
-std::string_view ggml_type_name(uint32_t type_id) {
-    switch (GgmlType(type_id)) {
-        case GgmlType::f32:
-            return "F32";
-        case GgmlType::f16:
-            return "F16";
-        case GgmlType::bf16:
-            return "BF16";
-        case GgmlType::q4_0:
-            return "Q4_0";
-        case GgmlType::q4_1:
-            return "Q4_1";
-        case GgmlType::q8_0:
-            return "Q8_0";
-        case GgmlType::q4_k:
-            return "Q4_K";
-        case GgmlType::q5_k:
-            return "Q5_K";
-        case GgmlType::q6_k:
-            return "Q6_K";
-    }
-    return "unknown";
 }
 
 void dequantize_reference(GgmlType type, const void* blocks, int64_t count, float* out) {
-    const auto format = block_format(uint32_t(type));
-    ADAMAS_ASSERT(format && count % format->elements == 0);
+    const auto format = ggml_block(type);
+    ADAMAS_ASSERT(dequantize_supported(type) && format && count % format->elements == 0);
     const auto* p = static_cast<const uint8_t*>(blocks);
     const int64_t n_blocks = count / format->elements;
     for (int64_t i = 0; i < n_blocks; ++i, p += format->bytes, out += format->elements) {
@@ -184,6 +151,8 @@ void dequantize_reference(GgmlType type, const void* blocks, int64_t count, floa
             case GgmlType::q6_k:
                 block_q6_k(p, out);
                 break;
+            default:
+                ADAMAS_ASSERT(false && "unsupported type");
         }
     }
 }

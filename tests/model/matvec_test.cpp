@@ -16,7 +16,7 @@ namespace {
 
 // Random rows of `type`; the f16 scale fields (at these byte offsets of each block) get finite values.
 std::vector<uint8_t> random_rows(GgmlType type, int64_t rows, int64_t cols, uint64_t seed) {
-    const auto format = *block_format(uint32_t(type));
+    const auto format = *ggml_block(type);
     std::vector<uint8_t> out(size_t(rows * row_bytes(type, cols)));
     std::mt19937_64 rng(seed);
     for (auto& b : out)
@@ -61,7 +61,7 @@ TEST(Matvec, FastMatchesReference) {
     for (GgmlType type : {GgmlType::f32, GgmlType::f16, GgmlType::bf16, GgmlType::q4_0, GgmlType::q4_1,
                           GgmlType::q8_0, GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k})
         for (int64_t cols : {256, 576, 1536}) {
-            const auto format = *block_format(uint32_t(type));
+            const auto format = *ggml_block(type);
             if (cols % format.elements) continue;
             const int64_t rows = 37;
             const auto weights = random_rows(type, rows, cols, test::seed_for({int(type), cols}));
@@ -77,7 +77,7 @@ TEST(Matvec, FastMatchesReference) {
                 for (int64_t c = 0; c < cols; ++c)
                     scale += std::fabs(double(row[size_t(c)]) * x[size_t(c)]);
                 ASSERT_NEAR(got[size_t(r)], want[size_t(r)], 1e-5 * scale + 1e-6)
-                    << ggml_type_name(uint32_t(type)) << " cols=" << cols << " row " << r;
+                    << ggml_type_name(type) << " cols=" << cols << " row " << r;
             }
             // A row range writes only its rows.
             std::vector<float> part(3, -7.0f);

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -24,13 +25,16 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
 }
 
 TEST(Quant, ReferenceMatchesGgufPy) {
-    for (GgmlType type : {GgmlType::f32, GgmlType::f16, GgmlType::bf16, GgmlType::q4_0, GgmlType::q4_1,
-                          GgmlType::q8_0, GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k}) {
-        const std::string name(ggml_type_name(uint32_t(type)));
+    const std::pair<GgmlType, const char*> types[] = {
+        {GgmlType::f32, "F32"},   {GgmlType::f16, "F16"},   {GgmlType::bf16, "BF16"},
+        {GgmlType::q4_0, "Q4_0"}, {GgmlType::q4_1, "Q4_1"}, {GgmlType::q8_0, "Q8_0"},
+        {GgmlType::q4_k, "Q4_K"}, {GgmlType::q5_k, "Q5_K"}, {GgmlType::q6_k, "Q6_K"}};  // fixture names
+    for (const auto& [type, fixture_name] : types) {
+        const std::string name(fixture_name);
         const auto blocks = read_bytes(fixture(name + ".blocks.bin"));
         const NpyArray expected = read_npy(fixture(name + ".expected.npy"));
         const std::vector<float> want = expected.to_f32();
-        const auto format = block_format(uint32_t(type));
+        const auto format = ggml_block(type);
         ASSERT_TRUE(format.has_value()) << name;
         ASSERT_EQ(int64_t(blocks.size()) / format->bytes * format->elements, int64_t(want.size())) << name;
         std::vector<float> got(want.size(), -12345.0f);
@@ -40,12 +44,13 @@ TEST(Quant, ReferenceMatchesGgufPy) {
     }
 }
 
-TEST(Quant, FormatTableAndNames) {
-    EXPECT_EQ(block_format(uint32_t(GgmlType::q6_k))->bytes, 210);
-    EXPECT_EQ(block_format(uint32_t(GgmlType::q4_k))->elements, 256);
-    EXPECT_FALSE(block_format(7).has_value());  // Q5_1: not supported
-    EXPECT_EQ(ggml_type_name(7), "unknown");
-    EXPECT_EQ(ggml_type_name(3), "Q4_1");
+TEST(Quant, SupportedTypesAndTable) {
+    EXPECT_EQ(ggml_block(GgmlType::q6_k)->bytes, 210);
+    EXPECT_EQ(ggml_block(GgmlType::q4_k)->elements, 256);
+    EXPECT_TRUE(dequantize_supported(GgmlType::q4_1));
+    EXPECT_FALSE(dequantize_supported(GgmlType::q5_1));  // known to GGUF, not dequantized here
+    EXPECT_FALSE(ggml_block(GgmlType(99)).has_value());
+    EXPECT_EQ(ggml_type_name(GgmlType::q4_1), "q4_1");
 }
 
 }  // namespace
