@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     app.set_help_all_flag("--help-all", "Print help for every subcommand");
     add_attend_command(app);
     add_bench_command(app);
+    add_generate_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

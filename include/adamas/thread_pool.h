@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -28,23 +29,22 @@ class ThreadPool {
     void parallel_for(int64_t count, const std::function<void(int64_t item, int thread)>& fn);
 
   private:
+    struct Job;
     void worker_loop(int thread);
-    void run_items(int thread);
+    static void run_items(Job& job, int thread);
 
     std::vector<std::thread> workers_;
     std::mutex caller_mutex_;  // one job at a time
     std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable done_;
-    // A decode step runs three short jobs back to back, so workers spin briefly on `generation_`
-    // before sleeping, and the caller spins on `busy_`: a futex wake-up per job cost tens of µs.
+    // A decode step runs many short jobs back to back, so idle workers spin briefly on `generation_`
+    // before sleeping. A job is finished when all its items are, whichever threads ran them: a worker
+    // the OS has descheduled never holds the caller up (jobs are reference-counted, so a late worker
+    // finds its old job empty and leaves).
     std::atomic<uint64_t> generation_{0};
-    std::atomic<int> busy_{0};
+    std::shared_ptr<Job> current_;  // guarded by mutex_
     std::atomic<bool> stopping_{false};
-    const std::function<void(int64_t, int)>* job_ = nullptr;
-    int64_t job_count_ = 0;
-    std::atomic<int64_t> next_item_{0};
-    std::exception_ptr error_;
 };
 
 }  // namespace adamas

@@ -36,6 +36,15 @@ bool spin_until(Done done) {
 }
 }  // namespace
 
+struct ThreadPool::Job {
+    const std::function<void(int64_t, int)>* fn = nullptr;
+    int64_t count = 0;
+    std::atomic<int64_t> next{0};
+    std::atomic<int64_t> done{0};
+    std::mutex error_mutex;
+    std::exception_ptr error;
+};
+
 ThreadPool::ThreadPool(int threads) {
     if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
     for (int t = 1; t < threads; ++t)
@@ -52,22 +61,22 @@ ThreadPool::~ThreadPool() {
         w.join();
 }
 
-void ThreadPool::run_items(int thread) {
+void ThreadPool::run_items(Job& job, int thread) {
     inside_job = true;
     current_thread = thread;
     struct Reset {
         ~Reset() { inside_job = false; }
     } reset;
     for (;;) {
-        const int64_t item = next_item_.fetch_add(1, std::memory_order_relaxed);
-        if (item >= job_count_) return;
+        const int64_t item = job.next.fetch_add(1, std::memory_order_relaxed);
+        if (item >= job.count) return;
         try {
-            (*job_)(item, thread);
+            (*job.fn)(item, thread);
         } catch (...) {
-            std::lock_guard lock(mutex_);
-            if (!error_) error_ = std::current_exception();
-            next_item_.store(job_count_, std::memory_order_relaxed);  // stop handing out items
+            std::lock_guard lock(job.error_mutex);
+            if (!job.error) job.error = std::current_exception();
         }
+        job.done.fetch_add(1, std::memory_order_acq_rel);
     }
 }
 
@@ -82,11 +91,17 @@ void ThreadPool::worker_loop(int thread) {
             wake_.wait(lock, has_job);
         }
         if (stopping_.load()) return;
-        seen = generation_.load(std::memory_order_acquire);
-        run_items(thread);
-        if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::shared_ptr<Job> job;
+        {
+            std::lock_guard lock(mutex_);
+            seen = generation_.load(std::memory_order_acquire);
+            job = current_;
+        }
+        if (!job) continue;
+        run_items(*job, thread);
+        if (job->done.load(std::memory_order_acquire) == job->count) {
             std::lock_guard lock(mutex_);  // pairs with the caller's predicate check under the lock
-            done_.notify_one();
+            done_.notify_all();
         }
     }
 }
@@ -104,24 +119,29 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
         return;
     }
     std::lock_guard caller(caller_mutex_);
-    job_ = &fn;
-    job_count_ = count;
-    error_ = nullptr;
-    next_item_.store(0, std::memory_order_relaxed);
-    busy_.store(int(workers_.size()), std::memory_order_relaxed);
+    auto job = std::make_shared<Job>();
+    job->fn = &fn;
+    job->count = count;
     {
         std::lock_guard lock(mutex_);  // sleepers check the generation under the lock: no lost wake-up
+        current_ = job;
         generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    run_items(0);
-    auto all_done = [&] { return busy_.load(std::memory_order_acquire) == 0; };
+    run_items(*job, 0);
+    auto all_done = [&] { return job->done.load(std::memory_order_acquire) == count; };
     if (!spin_until(all_done)) {
         std::unique_lock lock(mutex_);
         done_.wait(lock, all_done);
     }
-    job_ = nullptr;
-    if (error_) std::rethrow_exception(error_);
+    {
+        std::lock_guard lock(mutex_);
+        current_.reset();  // late workers keep the job alive themselves; they will find it empty
+    }
+    if (job->error) {
+        // Items after a failure still ran; the first exception is the one reported.
+        std::rethrow_exception(job->error);
+    }
 }
 
 }  // namespace adamas

@@ -1,0 +1,117 @@
+// A Llama-family decoder (Llama 2/3, Mistral, Qwen2, SmolLM) from a GGUF file: its configuration, its
+// weights in their block formats, and a runner that feeds tokens and returns next-token logits, with
+// decode attention through the attention library under any policy.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "adamas/decode.h"
+#include "adamas/gguf.h"
+#include "adamas/kv_cache.h"
+#include "adamas/method.h"
+#include "adamas/thread_pool.h"
+
+namespace adamas {
+
+struct LlamaConfig {
+    std::string architecture;  // "llama", "qwen2", ...
+    int n_layer = 0;
+    int n_embd = 0;
+    int n_head = 0;
+    int n_head_kv = 0;
+    int head_dim = 0;
+    int n_ff = 0;
+    int vocab = 0;
+    int64_t context_length = 0;
+    float rope_theta = 10000.0f;
+    int rope_dims = 0;  // rotated dims per head (head_dim unless the model says otherwise)
+    float rms_eps = 1e-5f;
+
+    // Reads `<arch>.*` keys; Error naming the file and key when one is missing or out of range.
+    static LlamaConfig from_gguf(const GgufFile& file);
+};
+
+// A weight matrix as stored: `rows` outputs of `cols` inputs (ggml ne = [cols, rows]).
+struct WeightMatrix {
+    GgmlType type = GgmlType::f32;
+    const void* data = nullptr;
+    int64_t rows = 0;
+    int64_t cols = 0;
+};
+
+struct LlamaLayer {
+    const float* attn_norm = nullptr;
+    WeightMatrix q, k, v, o;
+    const float* q_bias = nullptr;  // Qwen2; null elsewhere
+    const float* k_bias = nullptr;
+    const float* v_bias = nullptr;
+    const float* ffn_norm = nullptr;
+    WeightMatrix gate, up, down;
+};
+
+class LlamaModel {
+  public:
+    // Opens, validates and maps a GGUF model; Error on unsupported architectures, tensor types or
+    // shapes that do not match the configuration.
+    static std::unique_ptr<LlamaModel> load(const std::string& path);
+
+    const LlamaConfig& config() const { return config_; }
+    const GgufFile& file() const { return file_; }
+    const WeightMatrix& token_embedding() const { return token_embd_; }  // rows = vocab, cols = n_embd
+    const WeightMatrix& output() const { return output_; }               // the embedding when tied
+    const float* output_norm() const { return output_norm_; }
+    const LlamaLayer& layer(int i) const { return layers_[size_t(i)]; }
+
+  private:
+    explicit LlamaModel(GgufFile file) : file_(std::move(file)) {}
+    GgufFile file_;
+    LlamaConfig config_;
+    WeightMatrix token_embd_, output_;
+    const float* output_norm_ = nullptr;
+    std::vector<LlamaLayer> layers_;
+};
+
+struct RunnerOptions {
+    int64_t context = 0;   // KV capacity in tokens; 0: the model's context length
+    PolicyConfig policy;   // for decode steps of layers >= dense_layers
+    int dense_layers = 2;  // the first layers always attend densely (paper: 2)
+    DType kv_dtype = DType::f16;
+    float tau = 10.0f;  // code threshold (paper value)
+};
+
+// One sequence through the model. Prefill (many tokens) attends densely, as the method prescribes;
+// decode steps use the policy.
+class LlamaRunner {
+  public:
+    LlamaRunner(const LlamaModel& model, const RunnerOptions& options, ThreadPool& pool);
+    ~LlamaRunner();
+
+    // Appends `tokens` at the current position and returns the logits after the last one.
+    // `decode` selects the policy for the attention of these tokens (false: dense, as in prefill).
+    // Error when the context would overflow.
+    std::span<const float> forward(std::span<const int32_t> tokens, bool decode);
+
+    int64_t position() const { return position_; }
+    void reset();
+    // Seconds spent in attention (decode attention calls) since construction or reset.
+    double attention_seconds() const { return attention_s_; }
+
+  private:
+    void step(int32_t token, bool decode, bool want_logits);
+
+    const LlamaModel& model_;
+    RunnerOptions options_;
+    ThreadPool& pool_;
+    std::vector<KvCache> caches_;
+    std::vector<std::unique_ptr<DecodeAttention>> dense_, sparse_;
+    int64_t position_ = 0;
+    double attention_s_ = 0;
+    // Activations of one token.
+    std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, logits_;
+    std::vector<float> rope_inv_freq_;
+};
+
+}  // namespace adamas

@@ -1,0 +1,159 @@
+// The Llama forward pass for one token at a time: RMSNorm, Q/K/V projections on block-format weights,
+// adjacent-pair RoPE (GGUF's llama layout), KV-cache append, attention through DecodeAttention (dense
+// for prefill and the first layers, the policy otherwise), SwiGLU feed-forward, tied or separate output.
+#include <chrono>
+#include <cmath>
+
+#include "adamas/error.h"
+#include "adamas/llama.h"
+#include "adamas/matvec.h"
+#include "adamas/quant.h"
+
+namespace adamas {
+
+namespace {
+
+constexpr int64_t kRowsPerItem = 64;  // matrix rows per thread-pool item
+
+void parallel_matvec(ThreadPool& pool, const WeightMatrix& w, const float* x, float* y) {
+    const int64_t items = (w.rows + kRowsPerItem - 1) / kRowsPerItem;
+    pool.parallel_for(items, [&](int64_t item, int) {
+        const int64_t begin = item * kRowsPerItem, end = std::min(w.rows, begin + kRowsPerItem);
+        matvec(w.type, w.data, w.cols, x, begin, end, y + begin);
+    });
+}
+
+void rms_norm(const float* x, const float* weight, int n, float eps, float* out) {
+    double sum = 0;
+    for (int i = 0; i < n; ++i)
+        sum += double(x[i]) * x[i];
+    const float scale = 1.0f / std::sqrt(float(sum / n) + eps);
+    for (int i = 0; i < n; ++i)
+        out[i] = x[i] * scale * weight[i];
+}
+
+// Rotates pairs (2i, 2i+1) of each head's first rope_dims dims by position · inv_freq[i].
+void rope(float* heads, int count, int head_dim, int rope_dims, const float* inv_freq, int64_t position) {
+    for (int h = 0; h < count; ++h) {
+        float* x = heads + int64_t(h) * head_dim;
+        for (int i = 0; i < rope_dims / 2; ++i) {
+            const float angle = float(position) * inv_freq[i];
+            const float c = std::cos(angle), s = std::sin(angle);
+            const float a = x[2 * i], b = x[2 * i + 1];
+            x[2 * i] = a * c - b * s;
+            x[2 * i + 1] = a * s + b * c;
+        }
+    }
+}
+
+void add_bias(float* x, const float* bias, int64_t n) {
+    if (bias)
+        for (int64_t i = 0; i < n; ++i)
+            x[i] += bias[i];
+}
+
+}  // namespace
+
+LlamaRunner::LlamaRunner(const LlamaModel& model, const RunnerOptions& options, ThreadPool& pool)
+    : model_(model), options_(options), pool_(pool) {
+    const LlamaConfig& c = model.config();
+    if (options_.context <= 0) options_.context = c.context_length;
+    if (options_.dense_layers < 0)
+        fail_usage("--dense-layers {} must not be negative", options_.dense_layers);
+    PolicyConfig dense;
+    dense.kind = PolicyKind::dense;
+    options_.policy.validate();
+    for (int i = 0; i < c.n_layer; ++i) {
+        KvCacheShape shape;
+        shape.kv_heads = c.n_head_kv;
+        shape.head_dim = c.head_dim;
+        shape.dtype = options_.kv_dtype;
+        shape.capacity = options_.context;
+        shape.sequences = 1;
+        shape.page_size = options_.policy.kind == PolicyKind::quest ? options_.policy.page_size : 0;
+        const float tau[] = {options_.tau};
+        caches_.emplace_back(shape, tau);
+        dense_.push_back(std::make_unique<DecodeAttention>(dense, c.n_head, pool));
+        sparse_.push_back(std::make_unique<DecodeAttention>(
+            i < options_.dense_layers ? dense : options_.policy, c.n_head, pool));
+    }
+    const int64_t q_dim = int64_t(c.n_head) * c.head_dim, kv_dim = int64_t(c.n_head_kv) * c.head_dim;
+    x_.resize(size_t(c.n_embd));
+    xn_.resize(size_t(c.n_embd));
+    q_.resize(size_t(q_dim));
+    k_.resize(size_t(kv_dim));
+    v_.resize(size_t(kv_dim));
+    att_.resize(size_t(q_dim));
+    gate_.resize(size_t(c.n_ff));
+    up_.resize(size_t(c.n_ff));
+    logits_.resize(size_t(c.vocab));
+    for (int i = 0; i < c.rope_dims / 2; ++i)
+        rope_inv_freq_.push_back(std::pow(c.rope_theta, -2.0f * float(i) / float(c.rope_dims)));
+}
+
+LlamaRunner::~LlamaRunner() = default;
+
+void LlamaRunner::reset() {
+    for (auto& cache : caches_)
+        cache.clear(0);
+    position_ = 0;
+    attention_s_ = 0;
+}
+
+std::span<const float> LlamaRunner::forward(std::span<const int32_t> tokens, bool decode) {
+    const LlamaConfig& c = model_.config();
+    if (position_ + int64_t(tokens.size()) > options_.context)
+        fail("context overflow: {} tokens cached plus {} new exceed the context of {} tokens", position_,
+             tokens.size(), options_.context);
+    for (int32_t t : tokens)
+        if (t < 0 || t >= c.vocab) fail("token id {} is outside the vocabulary (0 to {})", t, c.vocab - 1);
+    for (size_t i = 0; i < tokens.size(); ++i)
+        step(tokens[i], decode, i + 1 == tokens.size());
+    return logits_;
+}
+
+void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
+    const LlamaConfig& c = model_.config();
+    const int64_t q_dim = int64_t(c.n_head) * c.head_dim, kv_dim = int64_t(c.n_head_kv) * c.head_dim;
+    const WeightMatrix& embd = model_.token_embedding();
+    dequantize_reference(embd.type,
+                         static_cast<const uint8_t*>(embd.data) + token * row_bytes(embd.type, embd.cols),
+                         embd.cols, x_.data());
+    for (int l = 0; l < c.n_layer; ++l) {
+        const LlamaLayer& w = model_.layer(l);
+        rms_norm(x_.data(), w.attn_norm, c.n_embd, c.rms_eps, xn_.data());
+        parallel_matvec(pool_, w.q, xn_.data(), q_.data());
+        parallel_matvec(pool_, w.k, xn_.data(), k_.data());
+        parallel_matvec(pool_, w.v, xn_.data(), v_.data());
+        add_bias(q_.data(), w.q_bias, q_dim);
+        add_bias(k_.data(), w.k_bias, kv_dim);
+        add_bias(v_.data(), w.v_bias, kv_dim);
+        rope(q_.data(), c.n_head, c.head_dim, c.rope_dims, rope_inv_freq_.data(), position_);
+        rope(k_.data(), c.n_head_kv, c.head_dim, c.rope_dims, rope_inv_freq_.data(), position_);
+        caches_[size_t(l)].append(0, KvTokens{k_.data(), v_.data(), 1, kv_dim, c.head_dim});
+        const auto start = std::chrono::steady_clock::now();
+        const DecodeRequest request{q_.data(), caches_[size_t(l)].view(0), att_.data()};
+        (decode ? sparse_ : dense_)[size_t(l)]->run({&request, 1});
+        attention_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        parallel_matvec(pool_, w.o, att_.data(), xn_.data());
+        for (int i = 0; i < c.n_embd; ++i)
+            x_[size_t(i)] += xn_[size_t(i)];
+
+        rms_norm(x_.data(), w.ffn_norm, c.n_embd, c.rms_eps, xn_.data());
+        parallel_matvec(pool_, w.gate, xn_.data(), gate_.data());
+        parallel_matvec(pool_, w.up, xn_.data(), up_.data());
+        for (int i = 0; i < c.n_ff; ++i) {
+            const float g = gate_[size_t(i)];
+            gate_[size_t(i)] = g / (1.0f + std::exp(-g)) * up_[size_t(i)];  // SiLU(gate) · up
+        }
+        parallel_matvec(pool_, w.down, gate_.data(), xn_.data());
+        for (int i = 0; i < c.n_embd; ++i)
+            x_[size_t(i)] += xn_[size_t(i)];
+    }
+    ++position_;
+    if (!want_logits) return;  // inside a prompt only the last token's logits are needed
+    rms_norm(x_.data(), model_.output_norm(), c.n_embd, c.rms_eps, xn_.data());
+    parallel_matvec(pool_, model_.output(), xn_.data(), logits_.data());
+}
+
+}  // namespace adamas

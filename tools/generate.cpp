@@ -1,0 +1,110 @@
+// `adamas generate`: streams a model's continuation of a prompt, then prefill/decode speed and the share
+// of time spent in attention.
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "adamas/error.h"
+#include "adamas/llama.h"
+#include "adamas/sampler.h"
+#include "adamas/tokenizer.h"
+#include "commands.h"
+#include "model_options.h"
+
+namespace adamas::tools {
+
+namespace {
+
+struct GenerateOptions {
+    ModelOptions model;
+    std::string prompt;
+    std::string prompt_file;
+    bool chat = false;
+    int tokens = 64;
+    float temperature = 0.0f;
+    int top_k = 40;
+    float top_p = 0.95f;
+    uint64_t seed = 0;
+};
+
+std::string read_text(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) fail("{}: cannot read the prompt file", path);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+double since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+void run_generate(const GenerateOptions& o) {
+    std::string prompt = o.prompt_file.empty() ? o.prompt : read_text(o.prompt_file);
+    if (prompt.empty()) fail_usage("give a prompt with -p TEXT or -f FILE");
+    if (o.tokens < 0) fail_usage("-n {} must not be negative", o.tokens);
+    const std::string path = resolve_model_path(o.model.model);
+    const RunnerOptions runner_opts = runner_options(o.model);
+    const auto model = LlamaModel::load(path);
+    const Tokenizer tokenizer = Tokenizer::from_vocab(vocab_from_gguf(model->file()));
+    if (o.chat) prompt = "<|im_start|>user\n" + prompt + "<|im_end|>\n<|im_start|>assistant\n";
+    const std::vector<int32_t> ids = tokenizer.encode(prompt, tokenizer.add_bos(), /*parse_special=*/o.chat);
+    if (ids.empty()) fail_usage("the prompt encodes to no tokens");
+    ThreadPool pool(o.model.threads);
+    LlamaRunner runner(*model, runner_opts, pool);
+    const int64_t capacity = runner_opts.context > 0 ? runner_opts.context : model->config().context_length;
+    if (int64_t(ids.size()) + o.tokens > capacity)
+        fail_usage("the prompt ({} tokens) plus {} new tokens exceed the context of {} tokens", ids.size(),
+                   o.tokens, capacity);
+    Sampler sampler(SamplerOptions{o.temperature, o.top_k, o.top_p, o.seed});
+    const int32_t im_end = o.chat ? tokenizer.encode("<|im_end|>", false, true).front() : -1;
+
+    auto start = std::chrono::steady_clock::now();
+    std::span<const float> logits = runner.forward(ids, /*decode=*/false);
+    const double prefill_s = since(start);
+    const double prefill_attention_s = runner.attention_seconds();
+    start = std::chrono::steady_clock::now();
+    int generated = 0;
+    for (; generated < o.tokens; ++generated) {
+        const int32_t next = sampler.sample(logits);
+        if (next == tokenizer.eos() || next == im_end) break;
+        const int32_t one[] = {next};
+        fmt::print("{}", tokenizer.decode(one));
+        std::fflush(stdout);
+        if (generated + 1 < o.tokens) logits = runner.forward(one, /*decode=*/true);
+    }
+    const double decode_s = since(start);
+    fmt::print("\n");
+    const double decode_attention_s = runner.attention_seconds() - prefill_attention_s;
+    fmt::print(
+        stderr,
+        "generate: prompt {} tokens, prefill {:.1f} tok/s; decode {} tokens, {:.1f} tok/s; attention {:.0f}% "
+        "of decode time ({})\n",
+        ids.size(), double(ids.size()) / prefill_s, generated, generated / std::max(decode_s, 1e-9),
+        100.0 * decode_attention_s / std::max(decode_s, 1e-9), runner_opts.policy.describe());
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app) {
+    auto o = std::make_shared<GenerateOptions>();
+    CLI::App* cmd =
+        app.add_subcommand("generate", "Continue a prompt with a model, streaming the text to stdout");
+    add_model_options(*cmd, o->model);
+    cmd->add_option("-p,--prompt", o->prompt, "Prompt text");
+    cmd->add_option("-f,--file", o->prompt_file, "Read the prompt from a file");
+    cmd->add_flag("--chat", o->chat,
+                  "Wrap the prompt in the model's chat format (ChatML) and stop at its end");
+    cmd->add_option("-n,--tokens", o->tokens, "Tokens to generate at most")->capture_default_str();
+    cmd->add_option("--temp", o->temperature, "Sampling temperature, 0 = greedy")->capture_default_str();
+    cmd->add_option("--top-k", o->top_k, "Sample among the k most likely tokens (0: all)")
+        ->capture_default_str();
+    cmd->add_option("--top-p", o->top_p, "Sample within this probability mass")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Random seed of the sampler")->capture_default_str();
+    cmd->callback([o] { run_generate(*o); });
+}
+
+}  // namespace adamas::tools

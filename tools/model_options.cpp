@@ -1,0 +1,67 @@
+// Shared model options of the subcommands and the default model's location.
+#include "model_options.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "adamas/error.h"
+
+namespace adamas::tools {
+
+void add_model_options(CLI::App& cmd, ModelOptions& o) {
+    cmd.add_option("-m,--model", o.model,
+                   "GGUF model file (default: $ADAMAS_MODEL, else the SmolLM2-135M-Instruct file that "
+                   "scripts/fetch-model.sh installs)");
+    cmd.add_option("--threads", o.threads, "Worker threads, 0 = one per hardware thread")
+        ->capture_default_str();
+    cmd.add_option("--ctx", o.context, "KV-cache capacity in tokens, 0 = the model's context length")
+        ->capture_default_str();
+    cmd.add_option("--policy", o.policy, "Decode attention policy: dense, adamas, oracle, quest, streaming")
+        ->capture_default_str();
+    cmd.add_option("--budget", o.budget, "Tokens attended per head by sparse policies")
+        ->capture_default_str();
+    cmd.add_option("--metric", o.metric, "Adamas code distance: l1 or xor")->capture_default_str();
+    cmd.add_option("--gqa", o.gqa, "GQA selection: per-head or shared")->capture_default_str();
+    cmd.add_option("--sinks", o.sinks, "Sink tokens always kept (-1: the policy's default)")
+        ->capture_default_str();
+    cmd.add_option("--recent", o.recent, "Most recent tokens always kept")->capture_default_str();
+    cmd.add_option("--dense-layers", o.dense_layers, "The first N layers always attend densely")
+        ->capture_default_str();
+    cmd.add_option("--tau", o.tau, "Bucket threshold of the 2-bit codes")->capture_default_str();
+    cmd.add_option("--kv-dtype", o.kv_dtype, "KV-cache storage: f32, f16 or bf16")->capture_default_str();
+}
+
+std::string resolve_model_path(const std::string& requested) {
+    if (!requested.empty()) return requested;
+    if (const char* env = std::getenv("ADAMAS_MODEL"); env && *env) return env;
+    std::string cache;
+    if (const char* c = std::getenv("ADAMAS_CACHE"); c && *c)
+        cache = c;
+    else if (const char* home = std::getenv("HOME"); home && *home)
+        cache = std::string(home) + "/.cache/adamas";
+    const std::string path = cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+    if (!std::filesystem::exists(path))
+        fail_usage(
+            "no model given and the default model is not installed at {} (run scripts/fetch-model.sh, or "
+            "pass -m FILE)",
+            path);
+    return path;
+}
+
+RunnerOptions runner_options(const ModelOptions& o) {
+    RunnerOptions r;
+    r.context = o.context;
+    r.policy.kind = parse_policy(o.policy);
+    r.policy.budget = o.budget;
+    r.policy.metric = parse_metric(o.metric);
+    r.policy.gqa = parse_gqa(o.gqa);
+    r.policy.sinks = o.sinks;
+    r.policy.recent = o.recent;
+    r.dense_layers = o.dense_layers;
+    r.tau = o.tau;
+    r.kv_dtype = parse_dtype(o.kv_dtype);
+    r.policy.validate();
+    return r;
+}
+
+}  // namespace adamas::tools

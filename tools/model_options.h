@@ -1,0 +1,34 @@
+// Options shared by the subcommands that run a model (-m, --threads, --policy, --budget, ...) and the
+// default model's location.
+#pragma once
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "adamas/llama.h"
+
+namespace adamas::tools {
+
+struct ModelOptions {
+    std::string model;  // empty: the default model
+    int threads = 0;
+    int64_t context = 0;
+    std::string policy = "dense";
+    int budget = 128;
+    std::string metric = "l1";
+    std::string gqa = "per-head";
+    int sinks = -1;
+    int recent = 0;
+    int dense_layers = 2;
+    float tau = 10.0f;
+    std::string kv_dtype = "f16";
+};
+
+void add_model_options(CLI::App& cmd, ModelOptions& options);
+
+// $ADAMAS_MODEL, else the file scripts/fetch-model.sh installs; Error with the fix when it is absent.
+std::string resolve_model_path(const std::string& requested);
+
+RunnerOptions runner_options(const ModelOptions& options);
+
+}  // namespace adamas::tools
