@@ -10,5 +10,6 @@ enum ExitCode : int { kExitOk = 0, kExitUsage = 1, kExitBadInput = 2, kExitRunti
 void add_attend_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
+void add_perplexity_command(CLI::App& app);
 
 }  // namespace adamas::tools

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     add_attend_command(app);
     add_bench_command(app);
     add_generate_command(app);
+    add_perplexity_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

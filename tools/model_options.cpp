@@ -8,14 +8,15 @@
 
 namespace adamas::tools {
 
-void add_model_options(CLI::App& cmd, ModelOptions& o) {
+void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
     cmd.add_option("-m,--model", o.model,
                    "GGUF model file (default: $ADAMAS_MODEL, else the SmolLM2-135M-Instruct file that "
                    "scripts/fetch-model.sh installs)");
     cmd.add_option("--threads", o.threads, "Worker threads, 0 = one per hardware thread")
         ->capture_default_str();
-    cmd.add_option("--ctx", o.context, "KV-cache capacity in tokens, 0 = the model's context length")
-        ->capture_default_str();
+    if (with_context)
+        cmd.add_option("--ctx", o.context, "KV-cache capacity in tokens, 0 = the model's context length")
+            ->capture_default_str();
     cmd.add_option("--policy", o.policy, "Decode attention policy: dense, adamas, oracle, quest, streaming")
         ->capture_default_str();
     cmd.add_option("--budget", o.budget, "Tokens attended per head by sparse policies")

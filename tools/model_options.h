@@ -24,7 +24,8 @@ struct ModelOptions {
     std::string kv_dtype = "f16";
 };
 
-void add_model_options(CLI::App& cmd, ModelOptions& options);
+// with_context: also --ctx (commands that set the context themselves leave it out).
+void add_model_options(CLI::App& cmd, ModelOptions& options, bool with_context = true);
 
 // $ADAMAS_MODEL, else the file scripts/fetch-model.sh installs; Error with the fix when it is absent.
 std::string resolve_model_path(const std::string& requested);

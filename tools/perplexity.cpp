@@ -1,0 +1,150 @@
+// `adamas perplexity`: perplexity of a text under each attention policy and budget, PG-19 style. The
+// text is cut into windows of --ctx tokens; the first half of each window is context (prefilled
+// densely), and every token of the second half is scored after a decode step with the policy, so its
+// attention is exactly what decode would compute. Same tokens for every row (llama.cpp's protocol).
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "adamas/atomic_file.h"
+#include "adamas/error.h"
+#include "adamas/llama.h"
+#include "adamas/tokenizer.h"
+#include "bench_args.h"
+#include "commands.h"
+#include "model_options.h"
+
+namespace adamas::tools {
+
+namespace {
+
+struct PerplexityOptions {
+    ModelOptions model;
+    std::string text_file;
+    int ctx = 2048;
+    int64_t max_tokens = 32768;  // scored tokens per row, at most
+    std::string policies = "dense,adamas,oracle,quest,streaming";
+    std::string budgets = "64,128,256";
+    std::string json;
+};
+
+struct Row {
+    std::string policy;
+    int budget = 0;  // 0 for dense
+    int64_t tokens = 0;
+    double nll = 0;
+};
+
+double log_softmax_at(std::span<const float> logits, int32_t target) {
+    float top = logits[0];
+    for (float x : logits)
+        top = std::max(top, x);
+    double sum = 0;
+    for (float x : logits)
+        sum += std::exp(double(x - top));
+    return double(logits[size_t(target)] - top) - std::log(sum);
+}
+
+Row score(const LlamaModel& model, const RunnerOptions& options, const std::vector<int32_t>& ids, int ctx,
+          int64_t max_tokens, ThreadPool& pool, const std::string& label) {
+    LlamaRunner runner(model, options, pool);
+    Row row;
+    const int64_t windows = int64_t(ids.size()) / ctx;
+    const int half = ctx / 2;
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t w = 0; w < windows && row.tokens < max_tokens; ++w) {
+        runner.reset();
+        const int32_t* window = ids.data() + w * ctx;
+        std::span<const float> logits = runner.forward({window, size_t(half)}, /*decode=*/false);
+        for (int i = half; i < ctx && row.tokens < max_tokens; ++i) {
+            row.nll -= log_softmax_at(logits, window[i]);
+            ++row.tokens;
+            if (i + 1 < ctx) logits = runner.forward({window + i, 1}, /*decode=*/true);
+        }
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        fmt::print(stderr, "\r  {}: window {}/{}, {} tokens scored, ppl {:.4f}, {:.0f} s", label, w + 1,
+                   std::min(windows, (max_tokens + ctx - half - 1) / (ctx - half)), row.tokens,
+                   std::exp(row.nll / double(std::max<int64_t>(row.tokens, 1))), elapsed);
+    }
+    fmt::print(stderr, "\n");
+    return row;
+}
+
+void run_perplexity(const PerplexityOptions& o) {
+    if (o.ctx < 4 || o.ctx % 2) fail_usage("--ctx {} must be an even number of at least 4 tokens", o.ctx);
+    if (o.max_tokens < 1) fail_usage("--max-tokens {} must be positive", o.max_tokens);
+    std::ifstream file(o.text_file, std::ios::binary);
+    if (!file) fail("{}: cannot read the text", o.text_file);
+    std::stringstream text;
+    text << file.rdbuf();
+    const auto model = LlamaModel::load(resolve_model_path(o.model.model));
+    const Tokenizer tokenizer = Tokenizer::from_vocab(vocab_from_gguf(model->file()));
+    const std::vector<int32_t> ids = tokenizer.encode(text.str(), false, false);
+    if (int64_t(ids.size()) < o.ctx)
+        fail("{}: {} tokens, fewer than one window of --ctx {}", o.text_file, ids.size(), o.ctx);
+    fmt::print(stderr, "perplexity: {} tokens in {}, windows of {} (first half context)\n", ids.size(),
+               o.text_file, o.ctx);
+    ModelOptions base = o.model;
+    base.context = o.ctx;
+    ThreadPool pool(o.model.threads);
+    std::vector<Row> rows;
+    for (const std::string& policy : split_list(o.policies, "--policies")) {
+        const bool dense = parse_policy(policy) == PolicyKind::dense;
+        for (const std::string& budget :
+             dense ? std::vector<std::string>{"0"} : split_list(o.budgets, "--budgets")) {
+            ModelOptions m = base;
+            m.policy = policy;
+            if (!dense) m.budget = int(parse_count(budget, "--budgets"));
+            const std::string label = dense ? policy : fmt::format("{}@{}", policy, m.budget);
+            Row row = score(*model, runner_options(m), ids, o.ctx, o.max_tokens, pool, label);
+            row.policy = policy;
+            row.budget = dense ? 0 : m.budget;
+            rows.push_back(row);
+        }
+    }
+    fmt::print("| policy | budget | ctx | tokens | nll | ppl |\n|---|---:|---:|---:|---:|---:|\n");
+    nlohmann::ordered_json json = nlohmann::ordered_json::array();
+    for (const Row& r : rows) {
+        const double nll = r.nll / double(r.tokens);
+        fmt::print("| {} | {} | {} | {} | {:.5f} | {:.4f} |\n", r.policy,
+                   r.budget ? std::to_string(r.budget) : "—", o.ctx, r.tokens, nll, std::exp(nll));
+        json.push_back(
+            {{"policy", r.policy},
+             {"budget", r.budget ? nlohmann::ordered_json(r.budget) : nlohmann::ordered_json(nullptr)},
+             {"ctx", o.ctx},
+             {"tokens", r.tokens},
+             {"nll", nll},
+             {"ppl", std::exp(nll)}});
+    }
+    if (!o.json.empty()) {
+        const std::string text_out = json.dump(2) + "\n";
+        write_file_atomically(o.json, {{text_out.data(), text_out.size()}});
+    }
+}
+
+}  // namespace
+
+void add_perplexity_command(CLI::App& app) {
+    auto o = std::make_shared<PerplexityOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "perplexity",
+        "Perplexity of a text per attention policy and budget: windows of --ctx tokens, the first half as "
+        "context, every token of the second half scored after a decode step with the policy");
+    add_model_options(*cmd, o->model, /*with_context=*/false);
+    cmd->add_option("-f,--file", o->text_file, "Plain-text file to score")->required();
+    cmd->add_option("--ctx", o->ctx, "Window length in tokens")->capture_default_str();
+    cmd->add_option("--max-tokens", o->max_tokens, "Scored tokens per row, at most")->capture_default_str();
+    cmd->add_option("--policies", o->policies, "Comma-separated policies")->capture_default_str();
+    cmd->add_option("--budgets", o->budgets, "Comma-separated budgets for the sparse policies")
+        ->capture_default_str();
+    cmd->add_option("--json", o->json, "Also write the rows as JSON");
+    cmd->callback([o] { run_perplexity(*o); });
+}
+
+}  // namespace adamas::tools
