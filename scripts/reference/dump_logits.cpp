@@ -20,7 +20,7 @@
 
 namespace {
 
-const char* const kUsage = R"(Usage: dump_logits -m MODEL (-p TEXT | -f FILE | --tokens IDS) -o DIR [options]
+const char* const kUsage = R"(Usage: adamas-dump-logits -m MODEL (-p TEXT | -f FILE | --tokens IDS) -o DIR [options]
 
 Evaluates the prompt in one batch with llama.cpp and writes into DIR (created if missing):
   tokens.npy        int32 [n]          prompt token ids
@@ -329,7 +329,7 @@ void run(const Options& o) {
 
     llama_free(ctx);
     llama_model_free(model);
-    std::fprintf(stderr, "dump_logits: %d prompt tokens, %zu generated, written to %s\n", n_prompt, greedy.size(),
+    std::fprintf(stderr, "adamas-dump-logits: %d prompt tokens, %zu generated, written to %s\n", n_prompt, greedy.size(),
                  o.out_dir.c_str());
 }
 
@@ -340,7 +340,7 @@ int main(int argc, char** argv) {
         Options o = parse_args(argc, argv);
         run(o);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "dump_logits: %s\n", e.what());
+        std::fprintf(stderr, "adamas-dump-logits: %s\n", e.what());
         return 1;
     }
     return 0;
