@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-packages=(cmake ninja-build g++ pkg-config libhwy-dev libcli11-dev nlohmann-json3-dev libfmt-dev libpcre2-dev libgtest-dev googletest
+packages=(cmake ninja-build g++ pkg-config libhwy-dev libcli11-dev nlohmann-json3-dev libfmt-dev libpcre2-dev libopenblas-dev libgtest-dev googletest
           libbenchmark-dev python3)
 missing=()
 for package in "${packages[@]}"; do

@@ -101,6 +101,7 @@ class LlamaRunner {
 
   private:
     void step(int32_t token, bool decode, bool want_logits);
+    void prefill(std::span<const int32_t> tokens, bool want_logits);
 
     const LlamaModel& model_;
     RunnerOptions options_;
@@ -112,6 +113,8 @@ class LlamaRunner {
     // Activations of one token.
     std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, logits_;
     std::vector<float> rope_inv_freq_;
+    // Activations of a prefill chunk (tokens × width) and the dequantized weights of one projection.
+    std::vector<float> bx_, bxn_, bq_, bk_, bv_, batt_, bg_, bu_, weight_scratch_;
 };
 
 }  // namespace adamas

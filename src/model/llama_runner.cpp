@@ -8,12 +8,14 @@
 #include "adamas/llama.h"
 #include "adamas/matvec.h"
 #include "adamas/quant.h"
+#include "model/prefill_gemm.h"
 
 namespace adamas {
 
 namespace {
 
-constexpr int64_t kRowsPerItem = 64;  // matrix rows per thread-pool item
+constexpr int64_t kRowsPerItem = 64;    // matrix rows per thread-pool item
+constexpr int64_t kPrefillChunk = 256;  // prompt tokens per batched pass: bounds activation memory
 
 void parallel_matvec(ThreadPool& pool, const WeightMatrix& w, const float* x, float* y) {
     const int64_t items = (w.rows + kRowsPerItem - 1) / kRowsPerItem;
@@ -107,8 +109,15 @@ std::span<const float> LlamaRunner::forward(std::span<const int32_t> tokens, boo
              tokens.size(), options_.context);
     for (int32_t t : tokens)
         if (t < 0 || t >= c.vocab) fail("token id {} is outside the vocabulary (0 to {})", t, c.vocab - 1);
-    for (size_t i = 0; i < tokens.size(); ++i)
-        step(tokens[i], decode, i + 1 == tokens.size());
+    if (decode || tokens.size() == 1) {
+        for (size_t i = 0; i < tokens.size(); ++i)
+            step(tokens[i], decode, i + 1 == tokens.size());
+    } else {
+        for (size_t first = 0; first < tokens.size(); first += kPrefillChunk) {
+            const size_t count = std::min(tokens.size() - first, size_t(kPrefillChunk));
+            prefill(tokens.subspan(first, count), first + count == tokens.size());
+        }
+    }
     return logits_;
 }
 
@@ -152,6 +161,80 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
     }
     ++position_;
     if (!want_logits) return;  // inside a prompt only the last token's logits are needed
+    rms_norm(x_.data(), model_.output_norm(), c.n_embd, c.rms_eps, xn_.data());
+    parallel_matvec(pool_, model_.output(), xn_.data(), logits_.data());
+}
+
+// A chunk of prompt tokens in one pass per layer: projections through sgemm, then causal dense
+// attention of every token over its own prefix (one batched DecodeAttention call per layer).
+void LlamaRunner::prefill(std::span<const int32_t> tokens, bool want_logits) {
+    const LlamaConfig& c = model_.config();
+    const int64_t n = int64_t(tokens.size());
+    const int64_t q_dim = int64_t(c.n_head) * c.head_dim, kv_dim = int64_t(c.n_head_kv) * c.head_dim;
+    auto grow = [](std::vector<float>& v, int64_t size) {
+        if (v.size() < size_t(size)) v.resize(size_t(size));
+    };
+    grow(bx_, n * c.n_embd);
+    grow(bxn_, n * c.n_embd);
+    grow(bq_, n * q_dim);
+    grow(bk_, n * kv_dim);
+    grow(bv_, n * kv_dim);
+    grow(batt_, n * q_dim);
+    grow(bg_, n * c.n_ff);
+    grow(bu_, n * c.n_ff);
+    const WeightMatrix& embd = model_.token_embedding();
+    for (int64_t t = 0; t < n; ++t)
+        dequantize_reference(
+            embd.type,
+            static_cast<const uint8_t*>(embd.data) + tokens[size_t(t)] * row_bytes(embd.type, embd.cols),
+            embd.cols, bx_.data() + t * c.n_embd);
+    std::vector<DecodeRequest> requests(static_cast<size_t>(n));
+    for (int l = 0; l < c.n_layer; ++l) {
+        const LlamaLayer& w = model_.layer(l);
+        for (int64_t t = 0; t < n; ++t)
+            rms_norm(bx_.data() + t * c.n_embd, w.attn_norm, c.n_embd, c.rms_eps, bxn_.data() + t * c.n_embd);
+        project_tokens(w.q, bxn_.data(), n, bq_.data(), pool_, weight_scratch_);
+        project_tokens(w.k, bxn_.data(), n, bk_.data(), pool_, weight_scratch_);
+        project_tokens(w.v, bxn_.data(), n, bv_.data(), pool_, weight_scratch_);
+        for (int64_t t = 0; t < n; ++t) {
+            add_bias(bq_.data() + t * q_dim, w.q_bias, q_dim);
+            add_bias(bk_.data() + t * kv_dim, w.k_bias, kv_dim);
+            add_bias(bv_.data() + t * kv_dim, w.v_bias, kv_dim);
+            rope(bq_.data() + t * q_dim, c.n_head, c.head_dim, c.rope_dims, rope_inv_freq_.data(),
+                 position_ + t);
+            rope(bk_.data() + t * kv_dim, c.n_head_kv, c.head_dim, c.rope_dims, rope_inv_freq_.data(),
+                 position_ + t);
+        }
+        KvCache& cache = caches_[size_t(l)];
+        cache.append(0, KvTokens{bk_.data(), bv_.data(), n, kv_dim, c.head_dim}, &pool_);
+        const KvSequenceView all = cache.view(0);
+        for (int64_t t = 0; t < n; ++t) {
+            KvSequenceView prefix = all;
+            prefix.tokens = position_ + t + 1;  // causal: the token and everything before it
+            requests[size_t(t)] = DecodeRequest{bq_.data() + t * q_dim, prefix, batt_.data() + t * q_dim};
+        }
+        const auto start = std::chrono::steady_clock::now();
+        dense_[size_t(l)]->run(requests);
+        attention_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        project_tokens(w.o, batt_.data(), n, bxn_.data(), pool_, weight_scratch_);
+        for (int64_t i = 0; i < n * c.n_embd; ++i)
+            bx_[size_t(i)] += bxn_[size_t(i)];
+
+        for (int64_t t = 0; t < n; ++t)
+            rms_norm(bx_.data() + t * c.n_embd, w.ffn_norm, c.n_embd, c.rms_eps, bxn_.data() + t * c.n_embd);
+        project_tokens(w.gate, bxn_.data(), n, bg_.data(), pool_, weight_scratch_);
+        project_tokens(w.up, bxn_.data(), n, bu_.data(), pool_, weight_scratch_);
+        for (int64_t i = 0; i < n * c.n_ff; ++i) {
+            const float g = bg_[size_t(i)];
+            bg_[size_t(i)] = g / (1.0f + std::exp(-g)) * bu_[size_t(i)];
+        }
+        project_tokens(w.down, bg_.data(), n, bxn_.data(), pool_, weight_scratch_);
+        for (int64_t i = 0; i < n * c.n_embd; ++i)
+            bx_[size_t(i)] += bxn_[size_t(i)];
+    }
+    position_ += n;
+    if (!want_logits) return;
+    std::copy(bx_.begin() + (n - 1) * c.n_embd, bx_.begin() + n * c.n_embd, x_.begin());
     rms_norm(x_.data(), model_.output_norm(), c.n_embd, c.rms_eps, xn_.data());
     parallel_matvec(pool_, model_.output(), xn_.data(), logits_.data());
 }

@@ -109,8 +109,10 @@ bool dequantize_supported(GgmlType type) {
         case GgmlType::q8_0:
         case GgmlType::q4_k:
         case GgmlType::q5_k:
-        case GgmlType::q6_k: return true;
-        default: return false;
+        case GgmlType::q6_k:
+            return true;
+        default:
+            return false;
     }
 }
 
