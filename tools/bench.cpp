@@ -9,7 +9,7 @@ void add_bench_command(CLI::App& app) {
         "bench", "Benchmarks: timings on this machine, compared against its measured memory bandwidth");
     bench->require_subcommand(1);
     add_bench_attention_command(*bench);
-    // `bench e2e` (whole-model decode steps) registers here once the model runtime exists.
+    add_bench_e2e_command(*bench);
 }
 
 }  // namespace adamas::tools

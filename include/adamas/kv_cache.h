@@ -67,6 +67,9 @@ class KvCache {
     // sequences (or caches) may run concurrently; one sequence takes one append at a time.
     void append(int sequence, const KvTokens& tokens, ThreadPool* pool = nullptr);
     void clear(int sequence);
+    // Drops the tokens after the first `length` (Error if length exceeds the sequence); Quest bounds of
+    // the page that becomes the last are recomputed from its remaining keys.
+    void truncate(int sequence, int64_t length);
     KvSequenceView view(int sequence) const;
 
   private:

@@ -96,6 +96,10 @@ class LlamaRunner {
 
     int64_t position() const { return position_; }
     void reset();
+    // Goes back to an earlier position, dropping the later tokens from every layer's cache.
+    void rewind(int64_t position);
+    // Switches the decode policy (the first dense_layers layers stay dense).
+    void set_policy(const PolicyConfig& policy);
     // Seconds spent in attention (decode attention calls) since construction or reset.
     double attention_seconds() const { return attention_s_; }
 

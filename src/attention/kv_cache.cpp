@@ -151,6 +151,37 @@ void KvCache::append(int sequence, const KvTokens& in, ThreadPool* pool) {
     seq.length += in.tokens;
 }
 
+void KvCache::truncate(int sequence, int64_t length) {
+    ADAMAS_ASSERT(sequence >= 0 && sequence < shape_.sequences);
+    Sequence& seq = *sequences_[size_t(sequence)];
+    if (length < 0 || length > seq.length)
+        fail("KV cache: cannot truncate sequence {} of {} tokens to {}", sequence, seq.length, length);
+    const int page = shape_.page_size, d = shape_.head_dim;
+    if (page && length % page != 0) {
+        // The last kept page lost some of its keys: rebuild its bounds from those that remain.
+        const int64_t first = length / page * page;
+        const int64_t row_bytes = int64_t(d) * dtype_size(shape_.dtype);
+        alignas(64) float stored[256];
+        for (int h = 0; h < shape_.kv_heads; ++h) {
+            float* mn = reinterpret_cast<float*>(seq.page_min[size_t(h)].get()) + (first / page) * d;
+            float* mx = reinterpret_cast<float*>(seq.page_max[size_t(h)].get()) + (first / page) * d;
+            for (int64_t t = first; t < length; ++t) {
+                cpu::load_row(seq.k[size_t(h)].get() + t * row_bytes, shape_.dtype, d, stored);
+                for (int j = 0; j < d; ++j) {
+                    const float x = stored[j];
+                    if (t == first) {
+                        mn[j] = mx[j] = x;
+                    } else {
+                        if (x < mn[j] || std::isnan(x)) mn[j] = x;
+                        if (x > mx[j] || std::isnan(x)) mx[j] = x;
+                    }
+                }
+            }
+        }
+    }
+    seq.length = length;
+}
+
 KvSequenceView KvCache::view(int sequence) const {
     ADAMAS_ASSERT(sequence >= 0 && sequence < shape_.sequences);
     const Sequence& seq = *sequences_[size_t(sequence)];

@@ -72,7 +72,7 @@ LlamaRunner::LlamaRunner(const LlamaModel& model, const RunnerOptions& options, 
         shape.dtype = options_.kv_dtype;
         shape.capacity = options_.context;
         shape.sequences = 1;
-        shape.page_size = options_.policy.kind == PolicyKind::quest ? options_.policy.page_size : 0;
+        shape.page_size = options_.policy.page_size;  // Quest bounds always kept: any policy, any step
         const float tau[] = {options_.tau};
         caches_.emplace_back(shape, tau);
         dense_.push_back(std::make_unique<DecodeAttention>(dense, c.n_head, pool));
@@ -100,6 +100,28 @@ void LlamaRunner::reset() {
         cache.clear(0);
     position_ = 0;
     attention_s_ = 0;
+}
+
+void LlamaRunner::rewind(int64_t position) {
+    if (position < 0 || position > position_)
+        fail("cannot rewind from position {} to {}", position_, position);
+    for (auto& cache : caches_)
+        cache.truncate(0, position);
+    position_ = position;
+}
+
+void LlamaRunner::set_policy(const PolicyConfig& policy) {
+    policy.validate();
+    if (policy.kind == PolicyKind::quest && policy.page_size != options_.policy.page_size)
+        fail_usage("quest page size {} differs from the cache's {}", policy.page_size,
+                   options_.policy.page_size);
+    options_.policy = policy;
+    PolicyConfig dense;
+    dense.kind = PolicyKind::dense;
+    const int n_head = model_.config().n_head;
+    for (size_t l = 0; l < sparse_.size(); ++l)
+        sparse_[l] =
+            std::make_unique<DecodeAttention>(int(l) < options_.dense_layers ? dense : policy, n_head, pool_);
 }
 
 std::span<const float> LlamaRunner::forward(std::span<const int32_t> tokens, bool decode) {
