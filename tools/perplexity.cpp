@@ -1,7 +1,8 @@
 // `adamas perplexity`: perplexity of a text under each attention policy and budget, PG-19 style. The
-// text is cut into windows of --ctx tokens; the first half of each window is context (prefilled
-// densely), and every token of the second half is scored after a decode step with the policy, so its
-// attention is exactly what decode would compute. Same tokens for every row (llama.cpp's protocol).
+// text is cut into windows of --ctx tokens; tokens 0..ctx/2 of each window are context (prefilled
+// densely), and every later token is scored after a decode step with the policy, so its attention is
+// exactly what decode would compute. Same tokens for every row; the same tokens llama-perplexity scores
+// (ctx/2 - 1 per window).
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -55,13 +56,13 @@ Row score(const LlamaModel& model, const RunnerOptions& options, const std::vect
     LlamaRunner runner(model, options, pool);
     Row row;
     const int64_t windows = int64_t(ids.size()) / ctx;
-    const int half = ctx / 2;
+    const int half = ctx / 2;  // tokens [0, half] are context; [half + 1, ctx) are scored
     const auto start = std::chrono::steady_clock::now();
     for (int64_t w = 0; w < windows && row.tokens < max_tokens; ++w) {
         runner.reset();
         const int32_t* window = ids.data() + w * ctx;
-        std::span<const float> logits = runner.forward({window, size_t(half)}, /*decode=*/false);
-        for (int i = half; i < ctx && row.tokens < max_tokens; ++i) {
+        std::span<const float> logits = runner.forward({window, size_t(half + 1)}, /*decode=*/false);
+        for (int i = half + 1; i < ctx && row.tokens < max_tokens; ++i) {
             row.nll -= log_softmax_at(logits, window[i]);
             ++row.tokens;
             if (i + 1 < ctx) logits = runner.forward({window + i, 1}, /*decode=*/true);
@@ -69,7 +70,7 @@ Row score(const LlamaModel& model, const RunnerOptions& options, const std::vect
         const double elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         fmt::print(stderr, "\r  {}: window {}/{}, {} tokens scored, ppl {:.4f}, {:.0f} s", label, w + 1,
-                   std::min(windows, (max_tokens + ctx - half - 1) / (ctx - half)), row.tokens,
+                   std::min(windows, (max_tokens + ctx - half - 2) / (ctx - half - 1)), row.tokens,
                    std::exp(row.nll / double(std::max<int64_t>(row.tokens, 1))), elapsed);
     }
     fmt::print(stderr, "\n");
