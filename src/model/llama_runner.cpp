@@ -17,12 +17,33 @@ namespace {
 constexpr int64_t kRowsPerItem = 64;    // matrix rows per thread-pool item
 constexpr int64_t kPrefillChunk = 256;  // prompt tokens per batched pass: bounds activation memory
 
-void parallel_matvec(ThreadPool& pool, const WeightMatrix& w, const float* x, float* y) {
-    const int64_t items = (w.rows + kRowsPerItem - 1) / kRowsPerItem;
-    pool.parallel_for(items, [&](int64_t item, int) {
-        const int64_t begin = item * kRowsPerItem, end = std::min(w.rows, begin + kRowsPerItem);
-        matvec(w.type, w.data, w.cols, x, begin, end, y + begin);
+struct Product {
+    const WeightMatrix& w;
+    const float* x;
+    float* y;
+};
+
+// Several matrix-vector products as one pool job (items of kRowsPerItem rows across all of them): a
+// decode step is ~200 such products, and each job costs a hand-off between threads.
+void parallel_matvecs(ThreadPool& pool, std::initializer_list<Product> products) {
+    int64_t total = 0;
+    for (const Product& p : products)
+        total += (p.w.rows + kRowsPerItem - 1) / kRowsPerItem;
+    pool.parallel_for(total, [&](int64_t item, int) {
+        for (const Product& p : products) {
+            const int64_t items = (p.w.rows + kRowsPerItem - 1) / kRowsPerItem;
+            if (item < items) {
+                const int64_t begin = item * kRowsPerItem, end = std::min(p.w.rows, begin + kRowsPerItem);
+                matvec(p.w.type, p.w.data, p.w.cols, p.x, begin, end, p.y + begin);
+                return;
+            }
+            item -= items;
+        }
     });
+}
+
+void parallel_matvec(ThreadPool& pool, const WeightMatrix& w, const float* x, float* y) {
+    parallel_matvecs(pool, {{w, x, y}});
 }
 
 void rms_norm(const float* x, const float* weight, int n, float eps, float* out) {
@@ -153,9 +174,9 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
     for (int l = 0; l < c.n_layer; ++l) {
         const LlamaLayer& w = model_.layer(l);
         rms_norm(x_.data(), w.attn_norm, c.n_embd, c.rms_eps, xn_.data());
-        parallel_matvec(pool_, w.q, xn_.data(), q_.data());
-        parallel_matvec(pool_, w.k, xn_.data(), k_.data());
-        parallel_matvec(pool_, w.v, xn_.data(), v_.data());
+        parallel_matvecs(
+            pool_,
+            {{w.q, xn_.data(), q_.data()}, {w.k, xn_.data(), k_.data()}, {w.v, xn_.data(), v_.data()}});
         add_bias(q_.data(), w.q_bias, q_dim);
         add_bias(k_.data(), w.k_bias, kv_dim);
         add_bias(v_.data(), w.v_bias, kv_dim);
@@ -171,8 +192,7 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
             x_[size_t(i)] += xn_[size_t(i)];
 
         rms_norm(x_.data(), w.ffn_norm, c.n_embd, c.rms_eps, xn_.data());
-        parallel_matvec(pool_, w.gate, xn_.data(), gate_.data());
-        parallel_matvec(pool_, w.up, xn_.data(), up_.data());
+        parallel_matvecs(pool_, {{w.gate, xn_.data(), gate_.data()}, {w.up, xn_.data(), up_.data()}});
         for (int i = 0; i < c.n_ff; ++i) {
             const float g = gate_[size_t(i)];
             gate_[size_t(i)] = g / (1.0f + std::exp(-g)) * up_[size_t(i)];  // SiLU(gate) · up
