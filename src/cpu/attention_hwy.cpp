@@ -91,10 +91,10 @@ void AttendPartialT(const float* q, int count, const KvHeadView& kv, TokenSet to
     for (int64_t b0 = 0; b0 < m; b0 += kBlock) {
         const int len = int(std::min<int64_t>(kBlock, m - b0));
         const int padded = (len + kLanes - 1) / kLanes * kLanes;
-        if (tokens.indices)  // the rows the in-loop prefetch (kPrefetchRows ahead) does not cover
+        if (b0 == 0)  // the first rows, which the in-loop prefetch (kPrefetchRows ahead) does not cover
             for (int i = 0; i < std::min(len, kPrefetchRows); ++i) {
-                PrefetchRow(k_base + tokens.indices[b0 + i] * kRowBytes, kRowBytes);
-                PrefetchRow(v_base + tokens.indices[b0 + i] * kRowBytes, kRowBytes);
+                PrefetchRow(k_base + token_at(i) * kRowBytes, kRowBytes);
+                PrefetchRow(v_base + token_at(i) * kRowBytes, kRowBytes);
             }
         // Scores, kLanes tokens at a time per query: per-token product vectors, then one transpose-sum.
         for (int h = 0; h < count; ++h) {
@@ -110,10 +110,11 @@ void AttendPartialT(const float* q, int count, const KvHeadView& kv, TokenSet to
                         continue;
                     }
                     const uint8_t* k = k_base + token_at(b0 + i) * kRowBytes;
-                    if (h == 0 && tokens.indices && i + kPrefetchRows < len) {
-                        // Gathers defeat the hardware prefetcher. V rows are fetched now too, so the
-                        // value pass finds them in cache and twice as many lines are in flight.
-                        const int64_t ahead = tokens.indices[b0 + i + kPrefetchRows] * kRowBytes;
+                    if (h == 0 && b0 + i + kPrefetchRows < m) {
+                        // Gathers defeat the hardware prefetcher, and contiguous blocks switch between
+                        // the K and V streams every block: request both rows ahead ourselves (into
+                        // the next block too), so the value pass finds V in cache.
+                        const int64_t ahead = token_at(b0 + i + kPrefetchRows) * kRowBytes;
                         PrefetchRow(k_base + ahead, kRowBytes);
                         PrefetchRow(v_base + ahead, kRowBytes);
                     }
