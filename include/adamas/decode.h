@@ -57,6 +57,16 @@ class DecodeAttention {
     std::vector<Slot> slots_;
     std::vector<float> partial_acc_;
     std::vector<AttentionPartial> partials_;
+    // Per-step bookkeeping, kept to avoid allocating in every step.
+    struct AttendItem {
+        uint32_t request;
+        int32_t row;
+        int64_t begin, end;  // range within the row's token set
+        int64_t partial;     // first partial (one per query of the row)
+    };
+    std::vector<AttendItem> attend_items_;
+    std::vector<AttentionPartial> merge_parts_;
+    std::vector<int64_t> estimate_starts_, select_starts_;
     std::vector<float> row_acc_;  // per thread: q_heads × d, for attend_row
     std::vector<AttentionPartial> row_partials_;
 };

@@ -55,7 +55,10 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
         row_partials_[i].acc = row_acc_.data() + i * size_t(max_d);
     // Preparing (query codes, buffer sizing) counts as estimate time: it is part of the step.
     auto start = std::chrono::steady_clock::now();
-    std::vector<int64_t> estimate_starts, select_starts;
+    std::vector<int64_t>& estimate_starts = estimate_starts_;
+    std::vector<int64_t>& select_starts = select_starts_;
+    estimate_starts.clear();
+    select_starts.clear();
     int64_t estimate_items = 0, select_rows = 0;
     for (size_t r = 0; r < requests.size(); ++r) {
         const DecodeRequest& req = requests[r];
@@ -121,13 +124,8 @@ void DecodeAttention::attend_row(size_t slot_index, int row, int thread) {
 
 void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
     // Items: (request, row, chunk). A row is a query head, or a KV head with its whole group.
-    struct Item {
-        uint32_t request;
-        int32_t row;
-        int64_t begin, end;  // range within the row's token set
-        int64_t partial;     // first partial (one per query of the row)
-    };
-    std::vector<Item> items;
+    std::vector<AttendItem>& items = attend_items_;
+    items.clear();
     int64_t partial_count = 0;
     int max_d = 0;
     for (size_t r = 0; r < requests.size(); ++r) {
@@ -149,7 +147,7 @@ void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
         partials_[size_t(p)].acc = partial_acc_.data() + p * max_d;
 
     pool_.parallel_for(int64_t(items.size()), [&](int64_t i, int) {
-        const Item& it = items[size_t(i)];
+        const AttendItem& it = items[size_t(i)];
         const DecodeRequest& req = requests[it.request];
         const Selection& sel = *slots_[it.request].selection;
         const int d = req.kv.head_dim, g = q_heads_ / req.kv.kv_heads();
@@ -178,7 +176,8 @@ void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
         const int d = req.kv.head_dim, g = q_heads_ / req.kv.kv_heads();
         const int queries = sel.per_kv_head ? g : 1;
         const int first_q = sel.per_kv_head ? items[i].row * g : items[i].row;
-        std::vector<AttentionPartial> parts(j - i);
+        std::vector<AttentionPartial>& parts = merge_parts_;
+        parts.resize(j - i);
         for (int q = 0; q < queries; ++q) {
             for (size_t c = i; c < j; ++c)
                 parts[c - i] = partials_[size_t(items[c].partial + q)];
