@@ -35,6 +35,7 @@ struct PasskeyOptions {
     std::string policies = "dense,adamas";
     std::string budgets = "64,128";
     uint64_t seed = 1;
+    bool details = false;
     std::string json;
 };
 
@@ -51,6 +52,18 @@ std::vector<int> parse_depths(const std::string& text) {
     }
     fail_usage("--depths '{}' must be START:STOP:STEP in percent, e.g. 0:100:10", text);
 }
+
+// One prompt of --details: what the model answered and how fast the policy decoded.
+struct Trial {
+    std::string policy;
+    int budget = 0;
+    int ctx = 0;
+    int depth = 0;
+    int key = 0;
+    std::string answer;
+    bool correct = false;
+    double decode_tok_per_s = 0;
+};
 
 struct Cell {
     std::string policy;
@@ -111,6 +124,7 @@ void run_passkey(const PasskeyOptions& o) {
     ThreadPool pool(o.model.threads);
     std::mt19937_64 rng(o.seed);
     std::vector<Cell> cells;
+    std::vector<Trial> trials;
     const auto start = std::chrono::steady_clock::now();
     for (const std::string& policy : split_list(o.policies, "--policies")) {
         const bool dense = parse_policy(policy) == PolicyKind::dense;
@@ -134,16 +148,29 @@ void run_passkey(const PasskeyOptions& o) {
                         const size_t dense_part =
                             prompt.size() - std::min<size_t>(kDecodedPromptTokens, prompt.size() - 1);
                         std::span<const float> logits = runner.forward({prompt.data(), dense_part}, false);
-                        for (size_t i = dense_part; i < prompt.size(); ++i)
+                        const auto decode_start = std::chrono::steady_clock::now();
+                        int decode_steps = 0;
+                        for (size_t i = dense_part; i < prompt.size(); ++i, ++decode_steps)
                             logits = runner.forward({&prompt[i], 1}, true);
                         Sampler greedy(SamplerOptions{});
                         std::vector<int32_t> answer;
                         for (int t = 0; t < kAnswerTokens; ++t) {
                             answer.push_back(greedy.sample(logits));
-                            if (t + 1 < kAnswerTokens) logits = runner.forward({&answer.back(), 1}, true);
+                            if (t + 1 < kAnswerTokens) {
+                                logits = runner.forward({&answer.back(), 1}, true);
+                                ++decode_steps;
+                            }
                         }
-                        cell.correct += answered(tok.decode(answer), key);
+                        const double decode_s =
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start)
+                                .count();
+                        const std::string text = tok.decode(answer);
+                        const bool ok = answered(text, key);
+                        cell.correct += ok;
                         ++cell.total;
+                        if (o.details)
+                            trials.push_back({cell.policy, cell.budget, int(ctx), depth, key, text, ok,
+                                              decode_steps / std::max(decode_s, 1e-9)});
                     }
                     const double elapsed =
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -183,6 +210,19 @@ void run_passkey(const PasskeyOptions& o) {
         }
         fmt::print(" {:.0f}% |\n", 100.0 * correct / total);
     }
+    if (o.details) {
+        fmt::print(
+            "\n| policy | budget | ctx | depth | key | answer | correct | decode tok/s |\n"
+            "|---|---:|---:|---:|---:|---|---|---:|\n");
+        for (const Trial& t : trials) {
+            std::string shown;
+            for (char c : t.answer)
+                shown += (c == '\n' || c == '|') ? ' ' : c;
+            fmt::print("| {} | {} | {} | {}% | {} | {} | {} | {:.1f} |\n", t.policy,
+                       t.budget ? std::to_string(t.budget) : "—", t.ctx, t.depth, t.key, shown,
+                       t.correct ? "yes" : "no", t.decode_tok_per_s);
+        }
+    }
     if (!o.json.empty()) {
         const std::string out = json.dump(2) + "\n";
         write_file_atomically(o.json, {{out.data(), out.size()}});
@@ -207,6 +247,8 @@ void add_passkey_command(CLI::App& app) {
     cmd->add_option("--budgets", o->budgets, "Comma-separated budgets for the sparse policies")
         ->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed of the keys and haystack offsets")->capture_default_str();
+    cmd->add_flag("--details", o->details,
+                  "Also print every prompt's answer, whether it is right, and the policy's decode speed");
     cmd->add_option("--json", o->json, "Also write the cells as JSON");
     cmd->callback([o] { run_passkey(*o); });
 }
