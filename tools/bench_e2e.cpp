@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adamas/atomic_file.h"
+#include "adamas/data_paths.h"
 #include "adamas/error.h"
 #include "adamas/llama.h"
 #include "adamas/sampler.h"
@@ -34,13 +35,7 @@ struct E2eOptions {
 };
 
 std::vector<int32_t> prompt_tokens(const E2eOptions& o, const Tokenizer& tok, int64_t count, int vocab) {
-    std::string path = o.text_file;
-    if (path.empty()) {
-        const char* home = std::getenv("HOME");
-        const char* cache = std::getenv("ADAMAS_CACHE");
-        path = (cache && *cache ? std::string(cache) : std::string(home ? home : ".") + "/.cache/adamas") +
-               "/corpus/austen.txt";
-    }
+    const std::string path = o.text_file.empty() ? corpus_path("austen.txt") : o.text_file;
     std::vector<int32_t> ids;
     if (std::ifstream file(path, std::ios::binary); file) {
         std::stringstream text;

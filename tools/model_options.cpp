@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "adamas/data_paths.h"
 #include "adamas/error.h"
 
 namespace adamas::tools {
@@ -34,13 +35,7 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
 
 std::string resolve_model_path(const std::string& requested) {
     if (!requested.empty()) return requested;
-    if (const char* env = std::getenv("ADAMAS_MODEL"); env && *env) return env;
-    std::string cache;
-    if (const char* c = std::getenv("ADAMAS_CACHE"); c && *c)
-        cache = c;
-    else if (const char* home = std::getenv("HOME"); home && *home)
-        cache = std::string(home) + "/.cache/adamas";
-    const std::string path = cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+    const std::string path = default_model_path();
     if (!std::filesystem::exists(path))
         fail_usage(
             "no model given and the default model is not installed at {} (run scripts/fetch-model.sh, or "

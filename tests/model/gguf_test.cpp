@@ -2,6 +2,7 @@
 // the test's own writer, and every corruption (truncation at each byte, bad fields, hostile counts,
 // offsets and sizes) is an Error that starts with the path — never a crash.
 #include "adamas/gguf.h"
+#include "adamas/data_paths.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -435,15 +436,6 @@ TEST_F(GgufTest, FilesWithoutTensorsOrWithZeroDimsAndMovesKeepTheMapping) {
     GgufFile moved = std::move(g);
     EXPECT_EQ(moved.tensor("s").data, data);
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(data), 4), "abcd");
-}
-
-// The default model (scripts/fetch-model.sh), when present: $ADAMAS_MODEL, else the fetch script's cache.
-std::string default_model_path() {
-    if (const char* env = std::getenv("ADAMAS_MODEL"); env && *env) return env;
-    if (const char* cache = std::getenv("ADAMAS_CACHE"); cache && *cache)
-        return std::string(cache) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "") + "/.cache/adamas/models/SmolLM2-135M-Instruct.Q4_1.gguf";
 }
 
 TEST(GgufModel, SmolLM2MetadataTokenizerAndTensors) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "adamas/data_paths.h"
 #include "adamas/llama.h"
 #include "adamas/sampler.h"
 #include "adamas/tokenizer.h"
@@ -13,20 +14,10 @@
 namespace adamas {
 namespace {
 
-std::string default_model() {
-    if (const char* env = std::getenv("ADAMAS_MODEL"); env && *env) return env;
-    std::string cache;
-    if (const char* c = std::getenv("ADAMAS_CACHE"); c && *c)
-        cache = c;
-    else if (const char* home = std::getenv("HOME"))
-        cache = std::string(home) + "/.cache/adamas";
-    return cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
-
 class LlamaModelTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        const std::string path = default_model();
+        const std::string path = default_model_path();
         if (!std::filesystem::exists(path))
             GTEST_SKIP() << "model not installed (scripts/fetch-model.sh): " << path;
         model_ = LlamaModel::load(path);

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adamas/data_paths.h"
 #include "adamas/llama.h"
 #include "adamas/npy.h"
 #include "adamas/tokenizer.h"
@@ -17,14 +18,6 @@
 
 namespace adamas {
 namespace {
-
-std::string model_path() {
-    if (const char* env = std::getenv("ADAMAS_MODEL"); env && *env) return env;
-    const char* cache = std::getenv("ADAMAS_CACHE");
-    const char* home = std::getenv("HOME");
-    return (cache && *cache ? std::string(cache) : std::string(home ? home : ".") + "/.cache/adamas") +
-           "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
 
 std::string fixture(const std::string& name) {
     return std::string(ADAMAS_SOURCE_DIR) + "/tests/fixtures/llamacpp/" + name;
@@ -37,8 +30,9 @@ constexpr double kLogitsTolerance = 0.04;
 constexpr float kClearMargin = 1.0f;  // logit gap above which the argmax must agree
 
 TEST(LlamaCppReference, TokensLogitsAndArgmax) {
-    if (!std::filesystem::exists(model_path())) GTEST_SKIP() << "model not installed: " << model_path();
-    const auto model = LlamaModel::load(model_path());
+    if (!std::filesystem::exists(default_model_path()))
+        GTEST_SKIP() << "model not installed: " << default_model_path();
+    const auto model = LlamaModel::load(default_model_path());
     const Tokenizer tok = Tokenizer::from_vocab(vocab_from_gguf(model->file()));
     ThreadPool pool(2);
     for (const std::string name : {"capital", "chat", "austen", "unicode"}) {

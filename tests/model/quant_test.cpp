@@ -4,8 +4,8 @@
 
 #include <fstream>
 #include <iterator>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "adamas/npy.h"

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "adamas/data_paths.h"
 #include "adamas/error.h"
 #include "adamas/gguf.h"
 #include "adamas/tokenizer.h"
@@ -70,18 +71,11 @@ TEST(Tokenizer, SmolLM2VocabularyAsDeclared) {
     EXPECT_EQ(t.token_type(100), TokenType::normal);
 }
 
-// The default model, when present ($ADAMAS_MODEL, else the fetch script's cache): its tokenizer metadata
-// read through GgufFile must be exactly what the fixture holds.
-std::string smollm2_model_path() {
-    if (const char* env = std::getenv("ADAMAS_MODEL"); env && *env) return env;
-    if (const char* cache = std::getenv("ADAMAS_CACHE"); cache && *cache)
-        return std::string(cache) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "") + "/.cache/adamas/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
+// The default model, when present: its tokenizer metadata read through GgufFile must be exactly what
+// the fixture holds.
 
 TEST(Tokenizer, VocabFromGgufMatchesFixture) {
-    const std::string model = smollm2_model_path();
+    const std::string model = default_model_path();
     if (!std::filesystem::is_regular_file(model))
         GTEST_SKIP() << model << " is absent (run scripts/fetch-model.sh)";
     TokenizerVocab got = vocab_from_gguf(GgufFile::open(model)), want = smollm2_vocab();
