@@ -40,6 +40,20 @@ Block allocate(size_t bytes, const char* what) {
     return Block(static_cast<uint8_t*>(p));
 }
 
+// Folds one stored key into its Quest page's element-wise bounds (`first`: the page's first key). A NaN
+// anywhere in the page poisons its bounds, wherever it sits.
+void widen_page_bounds(const float* key, int d, bool first, float* mn, float* mx) {
+    for (int j = 0; j < d; ++j) {
+        const float x = key[j];
+        if (first) {
+            mn[j] = mx[j] = x;
+        } else {
+            if (x < mn[j] || std::isnan(x)) mn[j] = x;
+            if (x > mx[j] || std::isnan(x)) mx[j] = x;
+        }
+    }
+}
+
 }  // namespace
 
 struct KvCache::Sequence {
@@ -130,15 +144,7 @@ void KvCache::append(int sequence, const KvTokens& in, ThreadPool* pool) {
             if (page) {
                 float* mn = reinterpret_cast<float*>(seq.page_min[size_t(h)].get()) + (t / page) * d;
                 float* mx = reinterpret_cast<float*>(seq.page_max[size_t(h)].get()) + (t / page) * d;
-                for (int j = 0; j < d; ++j) {
-                    const float x = stored[j];
-                    if (t % page == 0) {
-                        mn[j] = mx[j] = x;
-                    } else {  // a NaN anywhere in the page poisons its bounds, wherever it sits
-                        if (x < mn[j] || std::isnan(x)) mn[j] = x;
-                        if (x > mx[j] || std::isnan(x)) mx[j] = x;
-                    }
-                }
+                widen_page_bounds(stored, d, t % page == 0, mn, mx);
             }
         }
     };
@@ -167,15 +173,7 @@ void KvCache::truncate(int sequence, int64_t length) {
             float* mx = reinterpret_cast<float*>(seq.page_max[size_t(h)].get()) + (first / page) * d;
             for (int64_t t = first; t < length; ++t) {
                 cpu::load_row(seq.k[size_t(h)].get() + t * row_bytes, shape_.dtype, d, stored);
-                for (int j = 0; j < d; ++j) {
-                    const float x = stored[j];
-                    if (t == first) {
-                        mn[j] = mx[j] = x;
-                    } else {
-                        if (x < mn[j] || std::isnan(x)) mn[j] = x;
-                        if (x > mx[j] || std::isnan(x)) mx[j] = x;
-                    }
-                }
+                widen_page_bounds(stored, d, t == first, mn, mx);
             }
         }
     }

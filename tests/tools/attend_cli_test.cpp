@@ -1,63 +1,27 @@
 // Tests of the `adamas attend` command line: help, exit codes, messages naming the input, and a small
 // dense run checked against attention computed here in double. The NumPy check covers the policies.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "adamas/npy.h"
+#include "tools/cli_runner.h"
 
 namespace adamas {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-    int code = -1;  // exit status; -1 if killed by a signal
-    std::string out, err;
-};
+using Result = test::CliResult;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-class AttendCliTest : public ::testing::Test {
+class AttendCliTest : public test::CliTest {
   protected:
-    void SetUp() override {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        dir_ = fs::temp_directory_path() / fmt::format("adamas-cli-{}-{}", ::getpid(), info->name());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-
-    std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-    // Runs `adamas <args>` with stdout and stderr captured to files.
-    Result run(const std::string& args) const {
-        const std::string cmd =
-            fmt::format("'{}' {} >'{}' 2>'{}'", ADAMAS_BINARY, args, path("stdout.txt"), path("stderr.txt"));
-        const int status = std::system(cmd.c_str());
-        Result r;
-        if (status != -1 && WIFEXITED(status)) r.code = WEXITSTATUS(status);
-        r.out = slurp(path("stdout.txt"));
-        r.err = slurp(path("stderr.txt"));
-        return r;
-    }
-
     // q [hq, d], k and v [hkv, n, d] with small deterministic values.
     void write_inputs(int hq, int hkv, int64_t n, int d) {
         q_.resize(size_t(hq) * d);
@@ -79,7 +43,6 @@ class AttendCliTest : public ::testing::Test {
                            path("k.npy"), path("v.npy"), path("out.npy"), path("idx.npy"));
     }
 
-    fs::path dir_;
     std::vector<float> q_, k_, v_;
 };
 

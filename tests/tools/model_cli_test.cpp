@@ -2,59 +2,25 @@
 // the documented exit code — corrupt model files, missing text files, impossible options. None of these
 // needs the real model.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
+
+#include "tools/cli_runner.h"
 
 namespace adamas {
 namespace {
 
 namespace fs = std::filesystem;
+using Result = test::CliResult;
 
-struct Result {
-    int code = -1;  // exit status; -1 if killed by a signal
-    std::string out, err;
-};
-
-class ModelCliTest : public ::testing::Test {
+class ModelCliTest : public test::CliTest {
   protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               fmt::format("adamas-model-cli-{}-{}", ::getpid(),
-                           ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-    std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-    Result run(const std::string& args) const {
-        const std::string cmd = fmt::format("'{}' {} >'{}' 2>'{}' </dev/null", ADAMAS_BINARY, args,
-                                            path("out.txt"), path("err.txt"));
-        const int status = std::system(cmd.c_str());
-        Result r;
-        if (status != -1 && WIFEXITED(status)) r.code = WEXITSTATUS(status);
-        auto slurp = [](const fs::path& p) {
-            std::ifstream in(p, std::ios::binary);
-            std::stringstream s;
-            s << in.rdbuf();
-            return s.str();
-        };
-        r.out = slurp(path("out.txt"));
-        r.err = slurp(path("err.txt"));
-        return r;
-    }
     void write(const std::string& name, const std::string& bytes) const {
         std::ofstream(path(name), std::ios::binary) << bytes;
     }
-    fs::path dir_;
 };
 
 TEST_F(ModelCliTest, HelpOfEverySubcommand) {
