@@ -31,6 +31,9 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
         ->capture_default_str();
     cmd.add_option("--tau", o.tau, "Bucket threshold of the 2-bit codes")->capture_default_str();
     cmd.add_option("--kv-dtype", o.kv_dtype, "KV-cache storage: f32, f16 or bf16")->capture_default_str();
+    cmd.add_flag("--float-activations", o.float_activations,
+                 "Decode products of Q4_0/Q4_1/Q8_0 weights on float activations instead of 8-bit ones "
+                 "(slower; the 8-bit default computes as llama.cpp does)");
 }
 
 std::string resolve_model_path(const std::string& requested) {
@@ -56,6 +59,7 @@ RunnerOptions runner_options(const ModelOptions& o) {
     r.dense_layers = o.dense_layers;
     r.tau = o.tau;
     r.kv_dtype = parse_dtype(o.kv_dtype);
+    r.quantized_activations = !o.float_activations;
     r.policy.validate();
     return r;
 }

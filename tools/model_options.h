@@ -22,6 +22,7 @@ struct ModelOptions {
     int dense_layers = 2;
     float tau = 10.0f;
     std::string kv_dtype = "f16";
+    bool float_activations = false;
 };
 
 // with_context: also --ctx (commands that set the context themselves leave it out).

@@ -80,10 +80,15 @@ struct RunnerOptions {
     int dense_layers = 2;  // the first layers always attend densely (paper: 2)
     DType kv_dtype = DType::f16;
     float tau = 10.0f;  // code threshold (paper value)
+    // Decode products of Q4_0/Q4_1/Q8_0 weights on 8-bit activations with integer dot products, as
+    // llama.cpp computes them; false: float activations (slower, for numerical comparisons).
+    bool quantized_activations = true;
 };
 
 // One sequence through the model. Prefill (many tokens) attends densely, as the method prescribes;
 // decode steps use the policy.
+struct DecodeWeights;  // the weights as the decode step's kernels read them (src/model/llama_runner.cpp)
+
 class LlamaRunner {
   public:
     LlamaRunner(const LlamaModel& model, const RunnerOptions& options, ThreadPool& pool);
@@ -112,6 +117,7 @@ class LlamaRunner {
     ThreadPool& pool_;
     std::vector<KvCache> caches_;
     std::vector<std::unique_ptr<DecodeAttention>> dense_, sparse_;
+    std::unique_ptr<DecodeWeights> weights_;
     int64_t position_ = 0;
     double attention_s_ = 0;
     // Activations of one token.

@@ -15,6 +15,11 @@ kGreedyTokens = 32
 
 # name -> (how the prompt is made, all-positions float16 logits kept?, greedy tokens)
 kChat = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"
+# Greedy continuations (32 tokens, past the end of turn). Counting: every step's top-2 margin in llama.cpp
+# is above 3, so any correct implementation must produce the same 32 tokens. The chat question's first
+# near-tie (0.18) is at step 31; the plain "The capital of France is" has one (0.33) at step 6.
+kCounting = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10,"
+kCapitalChat = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
 kUnicode = "Café naïve façade: 3.14159 × 2 = 6.28318; 東京 has 13,960,000 people 🙂 (2024-01-01)."
 kAustenStart = "It is a truth universally acknowledged"
 kAustenTokens = 200
@@ -24,12 +29,14 @@ def die(message):
     sys.exit(f"make_fixtures.py: {message}")
 
 
-def dump(dumper, model, out, prompt_file, all_logits, n_gen, threads):
+def dump(dumper, model, out, prompt_file, all_logits, n_gen, threads, ignore_eog=False):
     cmd = [dumper, "-m", model, "-f", prompt_file, "-o", out, "-t", str(threads), "--flash-attn", "off"]
     if all_logits:
         cmd.append("--all-logits")
     if n_gen:
         cmd += ["--n-gen", str(n_gen)]
+    if ignore_eog:
+        cmd.append("--ignore-eog")
     r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         die(f"{' '.join(cmd)} failed:\n{r.stderr[-2000:]}")
@@ -139,17 +146,19 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     os.makedirs(a.work, exist_ok=True)
     prompts = [
-        ("capital", "The capital of France is", True, kGreedyTokens),
-        ("chat", kChat, False, kGreedyTokens),
-        ("austen", austen_passage(a.dumper, a.model, a.corpus, a.work, a.threads), False, 0),
-        ("unicode", kUnicode, False, 0),
+        ("capital", "The capital of France is", True, kGreedyTokens, False),
+        ("chat", kChat, False, kGreedyTokens, False),
+        ("austen", austen_passage(a.dumper, a.model, a.corpus, a.work, a.threads), False, 0, False),
+        ("unicode", kUnicode, False, 0, False),
+        ("capital-chat", kCapitalChat, False, kGreedyTokens, True),
+        ("counting", kCounting, False, kGreedyTokens, True),
     ]
-    for name, prompt, keep_all, n_gen in prompts:
+    for name, prompt, keep_all, n_gen, ignore_eog in prompts:
         d = os.path.join(a.work, name)
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "prompt.txt"), "w", encoding="utf-8") as f:
             f.write(prompt)
-        meta = dump(a.dumper, a.model, d, os.path.join(d, "prompt.txt"), True, n_gen, a.threads)
+        meta = dump(a.dumper, a.model, d, os.path.join(d, "prompt.txt"), True, n_gen, a.threads, ignore_eog)
         fixture(name, prompt, meta, d, a.out, keep_all)
         print(f"make_fixtures.py: {name}: {meta['n_prompt']} tokens", file=sys.stderr)
 

@@ -8,43 +8,14 @@
 #include "adamas/llama.h"
 #include "adamas/matvec.h"
 #include "adamas/quant.h"
+#include "model/decode_matvec.h"
 #include "model/prefill_gemm.h"
 
 namespace adamas {
 
 namespace {
 
-constexpr int64_t kRowsPerItem = 64;    // matrix rows per thread-pool item
 constexpr int64_t kPrefillChunk = 256;  // prompt tokens per batched pass: bounds activation memory
-
-struct Product {
-    const WeightMatrix& w;
-    const float* x;
-    float* y;
-};
-
-// Several matrix-vector products as one pool job (items of kRowsPerItem rows across all of them): a
-// decode step is ~200 such products, and each job costs a hand-off between threads.
-void parallel_matvecs(ThreadPool& pool, std::initializer_list<Product> products) {
-    int64_t total = 0;
-    for (const Product& p : products)
-        total += (p.w.rows + kRowsPerItem - 1) / kRowsPerItem;
-    pool.parallel_for(total, [&](int64_t item, int) {
-        for (const Product& p : products) {
-            const int64_t items = (p.w.rows + kRowsPerItem - 1) / kRowsPerItem;
-            if (item < items) {
-                const int64_t begin = item * kRowsPerItem, end = std::min(p.w.rows, begin + kRowsPerItem);
-                matvec(p.w.type, p.w.data, p.w.cols, p.x, begin, end, p.y + begin);
-                return;
-            }
-            item -= items;
-        }
-    });
-}
-
-void parallel_matvec(ThreadPool& pool, const WeightMatrix& w, const float* x, float* y) {
-    parallel_matvecs(pool, {{w, x, y}});
-}
 
 void rms_norm(const float* x, const float* weight, int n, float eps, float* out) {
     double sum = 0;
@@ -76,6 +47,34 @@ void add_bias(float* x, const float* bias, int64_t n) {
 }
 
 }  // namespace
+
+struct DecodeWeights {
+    struct Layer {
+        DecodeMatrix q, k, v, o, gate, up, down;
+    };
+    std::vector<Layer> layers;
+    DecodeMatrix output;
+    DecodeScratch scratch;
+
+    // Packs every matrix that can be (in parallel over matrices: ~0.1 s for the default model).
+    DecodeWeights(const LlamaModel& model, bool quantized, ThreadPool& pool) {
+        const int n = model.config().n_layer;
+        layers.resize(size_t(n));
+        pool.parallel_for(int64_t(n) * 7 + 1, [&](int64_t item, int) {
+            if (item == int64_t(n) * 7) {
+                output = DecodeMatrix(model.output(), quantized);
+                return;
+            }
+            const LlamaLayer& w = model.layer(int(item / 7));
+            Layer& l = layers[size_t(item / 7)];
+            const std::pair<DecodeMatrix*, const WeightMatrix*> matrices[] = {
+                {&l.q, &w.q},       {&l.k, &w.k},   {&l.v, &w.v},      {&l.o, &w.o},
+                {&l.gate, &w.gate}, {&l.up, &w.up}, {&l.down, &w.down}};
+            const auto& [dst, src] = matrices[item % 7];
+            *dst = DecodeMatrix(*src, quantized);
+        });
+    }
+};
 
 LlamaRunner::LlamaRunner(const LlamaModel& model, const RunnerOptions& options, ThreadPool& pool)
     : model_(model), options_(options), pool_(pool) {
@@ -110,6 +109,7 @@ LlamaRunner::LlamaRunner(const LlamaModel& model, const RunnerOptions& options, 
     gate_.resize(size_t(c.n_ff));
     up_.resize(size_t(c.n_ff));
     logits_.resize(size_t(c.vocab));
+    weights_ = std::make_unique<DecodeWeights>(model, options_.quantized_activations, pool);
     for (int i = 0; i < c.rope_dims / 2; ++i)
         rope_inv_freq_.push_back(std::pow(c.rope_theta, -2.0f * float(i) / float(c.rope_dims)));
 }
@@ -173,10 +173,13 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
                          embd.cols, x_.data());
     for (int l = 0; l < c.n_layer; ++l) {
         const LlamaLayer& w = model_.layer(l);
+        const DecodeWeights::Layer& dw = weights_->layers[size_t(l)];
+        DecodeScratch& scratch = weights_->scratch;
         rms_norm(x_.data(), w.attn_norm, c.n_embd, c.rms_eps, xn_.data());
-        parallel_matvecs(
+        decode_matvecs(
             pool_,
-            {{w.q, xn_.data(), q_.data()}, {w.k, xn_.data(), k_.data()}, {w.v, xn_.data(), v_.data()}});
+            {{dw.q, xn_.data(), q_.data()}, {dw.k, xn_.data(), k_.data()}, {dw.v, xn_.data(), v_.data()}},
+            scratch);
         add_bias(q_.data(), w.q_bias, q_dim);
         add_bias(k_.data(), w.k_bias, kv_dim);
         add_bias(v_.data(), w.v_bias, kv_dim);
@@ -187,24 +190,25 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
         const DecodeRequest request{q_.data(), caches_[size_t(l)].view(0), att_.data()};
         (decode ? sparse_ : dense_)[size_t(l)]->run({&request, 1});
         attention_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        parallel_matvec(pool_, w.o, att_.data(), xn_.data());
+        decode_matvecs(pool_, {{dw.o, att_.data(), xn_.data()}}, scratch);
         for (int i = 0; i < c.n_embd; ++i)
             x_[size_t(i)] += xn_[size_t(i)];
 
         rms_norm(x_.data(), w.ffn_norm, c.n_embd, c.rms_eps, xn_.data());
-        parallel_matvecs(pool_, {{w.gate, xn_.data(), gate_.data()}, {w.up, xn_.data(), up_.data()}});
+        decode_matvecs(pool_, {{dw.gate, xn_.data(), gate_.data()}, {dw.up, xn_.data(), up_.data()}},
+                       scratch);
         for (int i = 0; i < c.n_ff; ++i) {
             const float g = gate_[size_t(i)];
             gate_[size_t(i)] = g / (1.0f + std::exp(-g)) * up_[size_t(i)];  // SiLU(gate) · up
         }
-        parallel_matvec(pool_, w.down, gate_.data(), xn_.data());
+        decode_matvecs(pool_, {{dw.down, gate_.data(), xn_.data()}}, scratch);
         for (int i = 0; i < c.n_embd; ++i)
             x_[size_t(i)] += xn_[size_t(i)];
     }
     ++position_;
     if (!want_logits) return;  // inside a prompt only the last token's logits are needed
     rms_norm(x_.data(), model_.output_norm(), c.n_embd, c.rms_eps, xn_.data());
-    parallel_matvec(pool_, model_.output(), xn_.data(), logits_.data());
+    decode_matvecs(pool_, {{weights_->output, xn_.data(), logits_.data()}}, weights_->scratch);
 }
 
 // A chunk of prompt tokens in one pass per layer: projections through sgemm, then causal dense
@@ -278,7 +282,7 @@ void LlamaRunner::prefill(std::span<const int32_t> tokens, bool want_logits) {
     if (!want_logits) return;
     std::copy(bx_.begin() + (n - 1) * c.n_embd, bx_.begin() + n * c.n_embd, x_.begin());
     rms_norm(x_.data(), model_.output_norm(), c.n_embd, c.rms_eps, xn_.data());
-    parallel_matvec(pool_, model_.output(), xn_.data(), logits_.data());
+    decode_matvecs(pool_, {{weights_->output, xn_.data(), logits_.data()}}, weights_->scratch);
 }
 
 }  // namespace adamas

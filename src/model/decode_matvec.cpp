@@ -1,0 +1,73 @@
+// Decode-step products: choosing packed or block kernels per matrix, quantizing each distinct input
+// once, and spreading ~64-row items of all products of a step over the pool in one job.
+#include "model/decode_matvec.h"
+
+#include <algorithm>
+
+#include "adamas/error.h"
+#include "adamas/matvec.h"
+
+namespace adamas {
+
+namespace {
+
+constexpr int64_t kRowsPerItem = 64;  // rows per pool item: 4 packed groups
+constexpr int64_t kGroupsPerItem = kRowsPerItem / PackedMatrix::kGroupRows;
+
+}  // namespace
+
+DecodeMatrix::DecodeMatrix(const WeightMatrix& weights, bool quantized_activations) : weights_(weights) {
+    if (quantized_activations && PackedMatrix::packable(weights.type))
+        packed_ = PackedMatrix::pack(weights.type, weights.data, weights.rows, weights.cols);
+}
+
+int64_t DecodeMatrix::items() const {
+    return (weights_.rows + kRowsPerItem - 1) / kRowsPerItem;
+}
+
+void DecodeMatrix::run_item(int64_t item, const float* x, const QuantizedVector* qx, float* y) const {
+    if (packed()) {
+        const int64_t begin = item * kGroupsPerItem;
+        packed_matvec(packed_, *qx, begin, std::min(packed_.groups(), begin + kGroupsPerItem), y);
+    } else {
+        const int64_t begin = item * kRowsPerItem, end = std::min(weights_.rows, begin + kRowsPerItem);
+        matvec(weights_.type, weights_.data, weights_.cols, x, begin, end, y + begin);
+    }
+}
+
+void decode_matvecs(ThreadPool& pool, std::initializer_list<DecodeProduct> products, DecodeScratch& scratch) {
+    const float* quantized[3] = {};
+    const QuantizedVector* codes[8] = {};
+    int64_t total = 0, index = 0;
+    ADAMAS_ASSERT(products.size() <= 8);
+    for (const DecodeProduct& p : products) {
+        total += p.m.items();
+        if (!p.m.packed()) {
+            ++index;
+            continue;
+        }
+        int slot = 0;
+        while (slot < 3 && quantized[slot] && quantized[slot] != p.x)
+            ++slot;
+        ADAMAS_ASSERT(slot < 3);
+        if (!quantized[slot]) {
+            quantize_vector(p.x, p.m.weights().cols, scratch.codes[slot]);
+            quantized[slot] = p.x;
+        }
+        codes[index++] = &scratch.codes[slot];
+    }
+    pool.parallel_for(total, [&](int64_t item, int) {
+        int64_t i = 0;
+        for (const DecodeProduct& p : products) {
+            const int64_t items = p.m.items();
+            if (item < items) {
+                p.m.run_item(item, p.x, codes[i], p.y);
+                return;
+            }
+            item -= items;
+            ++i;
+        }
+    });
+}
+
+}  // namespace adamas

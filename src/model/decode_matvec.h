@@ -1,0 +1,47 @@
+// The decode step's matrix-vector products: packed integer kernels (8-bit activations, as llama.cpp)
+// for Q4_0/Q4_1/Q8_0 weights, the float block kernels for every other type, spread over the pool.
+#pragma once
+#include <cstdint>
+#include <initializer_list>
+
+#include "adamas/llama.h"
+#include "adamas/packed_matvec.h"
+#include "adamas/thread_pool.h"
+
+namespace adamas {
+
+// One weight matrix as the decode step uses it: a packed copy when its type allows and quantized
+// activations are wanted, else the stored blocks.
+class DecodeMatrix {
+  public:
+    DecodeMatrix() = default;
+    DecodeMatrix(const WeightMatrix& weights, bool quantized_activations);
+
+    const WeightMatrix& weights() const { return weights_; }
+    bool packed() const { return packed_.rows > 0; }
+    // Work items of about 64 rows each, and the product of one of them.
+    int64_t items() const;
+    void run_item(int64_t item, const float* x, const QuantizedVector* qx,
+                  float* y) const;  // qx: when packed
+
+  private:
+    WeightMatrix weights_;
+    PackedMatrix packed_;
+};
+
+struct DecodeProduct {
+    const DecodeMatrix& m;
+    const float* x;  // m.weights().cols floats
+    float* y;        // m.weights().rows floats
+};
+
+// Activation codes reused across calls (no allocation per step once sized).
+struct DecodeScratch {
+    QuantizedVector codes[3];
+};
+
+// Runs several products as one pool job: a decode step has ~200 of them and each job is a hand-off
+// between threads. Products that read the same x share one quantization of it (at most 3 distinct x).
+void decode_matvecs(ThreadPool& pool, std::initializer_list<DecodeProduct> products, DecodeScratch& scratch);
+
+}  // namespace adamas
