@@ -23,11 +23,12 @@ struct SelectionRule {
 // Reusable buffers so the fast path allocates nothing per step once warmed up.
 struct SelectScratch {
     std::vector<uint32_t> histogram;
-    std::vector<int32_t> candidates;  // the chosen non-forced tokens
-    std::vector<int32_t> filtered;    // tokens that passed the pre-filter
-    std::vector<int32_t> blocks;      // distance blocks that passed it
-    std::vector<uint64_t> keyed;      // oracle: (score, recency) keys
-    std::vector<float> sample;        // oracle: sampled scores for the pre-filter threshold
+    std::vector<uint32_t> histogram_lanes;  // four interleaved partial histograms
+    std::vector<int32_t> candidates;        // the chosen non-forced tokens
+    std::vector<int32_t> filtered;          // tokens that passed the pre-filter
+    std::vector<int32_t> blocks;            // distance blocks that passed it
+    std::vector<uint64_t> keyed;            // oracle: (score, recency) keys
+    std::vector<float> sample;              // oracle: sampled scores for the pre-filter threshold
 };
 
 // Smallest distance wins. Distances must lie in [0, max_dist]. Returns the number of indices written.
