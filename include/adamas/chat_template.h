@@ -2,11 +2,14 @@
 // chosen from the Jinja chat template a GGUF carries (tokenizer.chat_template) by its markers, as
 // llama.cpp's llm_chat_detect_template does: no template engine, a few known formats written out.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace adamas {
+
+class Tokenizer;
 
 enum class ChatFormat {
     chatml,             // <|im_start|>role\n...<|im_end|>\n (SmolLM2, Qwen 2, OpenHermes)
@@ -37,5 +40,9 @@ std::string format_chat_prompt(ChatFormat format, std::string_view user, std::st
 
 // The text of the token that ends the assistant's turn: "<|im_end|>", "<|eot_id|>" or "</s>".
 std::string_view chat_end_of_turn(ChatFormat format);
+
+// The id of chat_end_of_turn(format) in the tokenizer's vocabulary, or -1 when it is not one special token
+// there (a model whose vocabulary does not match the format).
+int32_t chat_end_of_turn_id(const Tokenizer& tokenizer, ChatFormat format);
 
 }  // namespace adamas

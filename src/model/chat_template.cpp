@@ -5,6 +5,8 @@
 #include <array>
 #include <utility>
 
+#include "adamas/tokenizer.h"
+
 namespace adamas {
 
 namespace {
@@ -125,6 +127,14 @@ std::string_view chat_end_of_turn(ChatFormat format) {
         default:
             return "</s>";  // the [INST] formats end a reply with the end-of-sequence token
     }
+}
+
+int32_t chat_end_of_turn_id(const Tokenizer& tokenizer, ChatFormat format) {
+    const std::vector<int32_t> ids =
+        tokenizer.encode(chat_end_of_turn(format), false, /*parse_special=*/true);
+    if (ids.size() != 1 || tokenizer.token_text(ids[0]) != chat_end_of_turn(format)) return -1;
+    const TokenType type = tokenizer.token_type(ids[0]);
+    return type == TokenType::control || type == TokenType::user_defined ? ids[0] : -1;
 }
 
 }  // namespace adamas

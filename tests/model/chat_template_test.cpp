@@ -3,7 +3,11 @@
 // messages (checked against commit 0c1e570 when written).
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "adamas/chat_template.h"
+#include "adamas/gguf.h"
+#include "adamas/tokenizer.h"
 
 namespace adamas {
 namespace {
@@ -149,6 +153,27 @@ TEST(ChatTemplate, FormatsOneUserTurnExactly) {
         EXPECT_EQ(format_chat_prompt(e.format, user, system), e.with_system) << chat_format_name(e.format);
         EXPECT_EQ(chat_end_of_turn(e.format), e.end_of_turn) << chat_format_name(e.format);
     }
+}
+
+// The end-of-turn token is found in vocabularies that have it as a special token, and only there.
+TEST(ChatTemplate, EndOfTurnIdInTheVocabulary) {
+    const std::string dir = std::string(ADAMAS_SOURCE_DIR) + "/tests/fixtures/tokenizer/";
+    const Tokenizer llama2 =
+        Tokenizer::from_vocab(vocab_from_gguf(GgufFile::open(dir + "ggml-vocab-llama-spm.gguf")));
+    EXPECT_EQ(chat_end_of_turn_id(llama2, ChatFormat::llama2_sys_strip), 2);
+    EXPECT_EQ(chat_end_of_turn_id(llama2, ChatFormat::mistral_v7), 2);
+    EXPECT_EQ(chat_end_of_turn_id(llama2, ChatFormat::chatml), -1);
+    EXPECT_EQ(chat_end_of_turn_id(llama2, ChatFormat::llama3), -1);
+    TokenizerVocab v;  // "</s>" ends a turn as a user-defined token, not as a normal one
+    v.model = "llama";
+    v.scores = {0, 0, 0};
+    v.tokens = {"<unk>", "</s>", "<0x00>"};
+    v.token_types = {int32_t(TokenType::unknown), int32_t(TokenType::user_defined),
+                     int32_t(TokenType::normal)};
+    v.unk = 0;
+    EXPECT_EQ(chat_end_of_turn_id(Tokenizer::from_vocab(v), ChatFormat::llama2), 1);
+    v.token_types[1] = int32_t(TokenType::normal);
+    EXPECT_EQ(chat_end_of_turn_id(Tokenizer::from_vocab(v), ChatFormat::llama2), -1);
 }
 
 }  // namespace
