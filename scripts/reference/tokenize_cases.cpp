@@ -31,7 +31,8 @@ llama.cpp's log goes to stderr.
 std::string from_hex(const std::string& hex) {
     if (hex.size() % 2) throw std::runtime_error("odd-length hex '" + hex + "'");
     std::string out;
-    for (size_t i = 0; i < hex.size(); i += 2) out += char(std::stoi(hex.substr(i, 2), nullptr, 16));
+    for (size_t i = 0; i < hex.size(); i += 2)
+        out += char(std::stoi(hex.substr(i, 2), nullptr, 16));
     return out;
 }
 
@@ -48,24 +49,27 @@ std::string to_hex(const std::string& bytes) {
 
 std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool add, bool parse) {
     std::vector<llama_token> ids(text.size() + 8);
-    int32_t n = llama_tokenize(vocab, text.data(), int32_t(text.size()), ids.data(), int32_t(ids.size()), add, parse);
+    int32_t n =
+        llama_tokenize(vocab, text.data(), int32_t(text.size()), ids.data(), int32_t(ids.size()), add, parse);
     if (n < 0) {
         ids.resize(size_t(-n));
-        n = llama_tokenize(vocab, text.data(), int32_t(text.size()), ids.data(), int32_t(ids.size()), add, parse);
+        n = llama_tokenize(vocab, text.data(), int32_t(text.size()), ids.data(), int32_t(ids.size()), add,
+                           parse);
     }
     if (n < 0) throw std::runtime_error("llama_tokenize failed");
     ids.resize(size_t(n));
     return ids;
 }
 
-std::string detokenize(const llama_vocab* vocab, const std::vector<llama_token>& ids, bool remove, bool unparse) {
+std::string detokenize(const llama_vocab* vocab, const std::vector<llama_token>& ids, bool remove,
+                       bool unparse) {
     std::string text(ids.size() * 16 + 16, '\0');
-    int32_t n = llama_detokenize(vocab, ids.data(), int32_t(ids.size()), text.data(), int32_t(text.size()), remove,
-                                 unparse);
+    int32_t n = llama_detokenize(vocab, ids.data(), int32_t(ids.size()), text.data(), int32_t(text.size()),
+                                 remove, unparse);
     if (n < 0) {
         text.resize(size_t(-n));
-        n = llama_detokenize(vocab, ids.data(), int32_t(ids.size()), text.data(), int32_t(text.size()), remove,
-                             unparse);
+        n = llama_detokenize(vocab, ids.data(), int32_t(ids.size()), text.data(), int32_t(text.size()),
+                             remove, unparse);
     }
     if (n < 0) throw std::runtime_error("llama_detokenize failed");
     text.resize(size_t(n));
@@ -109,8 +113,10 @@ int main(int argc, char** argv) {
                 throw std::runtime_error("bad input line '" + line + "'");
             std::vector<llama_token> ids = tokenize(vocab, from_hex(hex), add != 0, parse != 0);
             std::string list;
-            for (llama_token id : ids) list += (list.empty() ? "" : ",") + std::to_string(id);
-            std::printf("%s %s %s\n", list.empty() ? "-" : list.c_str(), to_hex(detokenize(vocab, ids, false, true)).c_str(),
+            for (llama_token id : ids)
+                list += (list.empty() ? "" : ",") + std::to_string(id);
+            std::printf("%s %s %s\n", list.empty() ? "-" : list.c_str(),
+                        to_hex(detokenize(vocab, ids, false, true)).c_str(),
                         to_hex(detokenize(vocab, ids, true, false)).c_str());
         }
         llama_model_free(m);
