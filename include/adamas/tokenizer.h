@@ -82,11 +82,11 @@ class Tokenizer {
     std::string token_text(int32_t id) const;
     TokenType token_type(int32_t id) const;
 
-    int32_t bos() const;   // -1 when absent
-    int32_t eos() const;   // -1 when absent
-    int32_t unk() const;   // -1 when absent
-    bool add_bos() const;  // whether the model asks for bos() in front of a prompt
-    bool add_space_prefix() const;
+    int32_t bos() const;            // -1 when absent
+    int32_t eos() const;            // -1 when absent
+    int32_t unk() const;            // -1 when absent
+    bool add_bos() const;           // whether the model asks for bos() in front of a prompt
+    bool add_space_prefix() const;  // SentencePiece's dummy prefix; false for byte-level BPE
     int vocab_size() const;
 
   private:
