@@ -3,10 +3,12 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "adamas/chat_template.h"
 #include "adamas/error.h"
 #include "adamas/llama.h"
 #include "adamas/sampler.h"
@@ -23,6 +25,7 @@ struct GenerateOptions {
     std::string prompt;
     std::string prompt_file;
     bool chat = false;
+    std::string system;
     int tokens = 64;
     float temperature = 0.0f;
     int top_k = 40;
@@ -46,11 +49,21 @@ void run_generate(const GenerateOptions& o) {
     std::string prompt = o.prompt_file.empty() ? o.prompt : read_text(o.prompt_file);
     if (prompt.empty()) fail_usage("give a prompt with -p TEXT or -f FILE");
     if (o.tokens < 0) fail_usage("-n {} must not be negative", o.tokens);
+    if (!o.system.empty() && !o.chat) fail_usage("--system needs --chat");
     const std::string path = resolve_model_path(o.model.model);
     const RunnerOptions runner_opts = runner_options(o.model);
     const auto model = LlamaModel::load(path);
     const Tokenizer tokenizer = Tokenizer::from_vocab(vocab_from_gguf(model->file()));
-    if (o.chat) prompt = "<|im_start|>user\n" + prompt + "<|im_end|>\n<|im_start|>assistant\n";
+    int32_t end_of_turn = -1;
+    if (o.chat) {
+        const std::string chat_template = model->file().get_string("tokenizer.chat_template", "");
+        std::optional<ChatFormat> format = detect_chat_format(chat_template);
+        if (!format)
+            fmt::print(stderr, "generate: warning: {}; formatting the prompt as ChatML\n",
+                       chat_template.empty() ? "the model has no chat template" : "unknown chat template");
+        prompt = format_chat_prompt(format.value_or(ChatFormat::chatml), prompt, o.system);
+        end_of_turn = chat_end_of_turn_id(tokenizer, format.value_or(ChatFormat::chatml));
+    }
     const std::vector<int32_t> ids = tokenizer.encode(prompt, tokenizer.add_bos(), /*parse_special=*/o.chat);
     if (ids.empty()) fail_usage("the prompt encodes to no tokens");
     ThreadPool pool(o.model.threads);
@@ -60,7 +73,6 @@ void run_generate(const GenerateOptions& o) {
         fail_usage("the prompt ({} tokens) plus {} new tokens exceed the context of {} tokens", ids.size(),
                    o.tokens, capacity);
     Sampler sampler(SamplerOptions{o.temperature, o.top_k, o.top_p, o.seed});
-    const int32_t im_end = o.chat ? tokenizer.encode("<|im_end|>", false, true).front() : -1;
 
     auto start = std::chrono::steady_clock::now();
     std::span<const float> logits = runner.forward(ids, /*decode=*/false);
@@ -70,9 +82,9 @@ void run_generate(const GenerateOptions& o) {
     int generated = 0;
     for (; generated < o.tokens; ++generated) {
         const int32_t next = sampler.sample(logits);
-        if (next == tokenizer.eos() || next == im_end) break;
+        if (next == tokenizer.eos() || next == end_of_turn) break;
         const int32_t one[] = {next};
-        fmt::print("{}", tokenizer.decode(one));
+        fmt::print("{}", tokenizer.token_piece(next));
         std::fflush(stdout);
         if (generated + 1 < o.tokens) logits = runner.forward(one, /*decode=*/true);
     }
@@ -97,7 +109,9 @@ void add_generate_command(CLI::App& app) {
     cmd->add_option("-p,--prompt", o->prompt, "Prompt text");
     cmd->add_option("-f,--file", o->prompt_file, "Read the prompt from a file");
     cmd->add_flag("--chat", o->chat,
-                  "Wrap the prompt in the model's chat format (ChatML) and stop at its end");
+                  "Wrap the prompt in the chat format of the model's template (ChatML, Llama 3, Llama 2, "
+                  "Mistral; ChatML when unknown) and stop at the end of the reply");
+    cmd->add_option("--system", o->system, "System message of the chat (with --chat)");
     cmd->add_option("-n,--tokens", o->tokens, "Tokens to generate at most")->capture_default_str();
     cmd->add_option("--temp", o->temperature, "Sampling temperature, 0 = greedy")->capture_default_str();
     cmd->add_option("--top-k", o->top_k, "Sample among the k most likely tokens (0: all)")

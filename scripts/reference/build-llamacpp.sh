@@ -11,7 +11,9 @@ Downloads the sdist of llama-cpp-python==0.3.36 with 'pip download --no-deps --n
 its sha256, unpacks it into ${ADAMAS_CACHE:-$HOME/.cache/adamas}/llamacpp/ and builds its vendored
 llama.cpp (Release, CPU only, GGML_NATIVE=ON, no curl, no tests, no server) in <llama.cpp>/build:
   llama-perplexity, llama-bench, llama-tokenize and libllama,
-then compiles scripts/reference/dump_logits.cpp against them as <llama.cpp>/build/bin/adamas-dump-logits.
+then compiles our programs on llama.h against them: scripts/reference/dump_logits.cpp as
+<llama.cpp>/build/bin/adamas-dump-logits and scripts/reference/tokenize_cases.cpp as
+<llama.cpp>/build/bin/adamas-tokenize-cases.
 Steps whose output is already there are skipped (an existing build dir is reused, not reconfigured).
 
   --src DIR   use an already unpacked llama.cpp source tree (e.g. .../vendor/llama.cpp) and its build/
@@ -98,15 +100,18 @@ cmake --build "$build" --config Release -j "$jobs" --target llama-perplexity lla
 bin="$build/bin"
 [[ -f "$bin/libllama.so" ]] || die "$bin/libllama.so is missing after the build (BUILD_SHARED_LIBS off in $build?)"
 
-# 4. Our dumper; rebuilt when its source is newer than the binary or libllama.
-dumper="$bin/adamas-dump-logits"
-if [[ ! -x "$dumper" || "$here/dump_logits.cpp" -nt "$dumper" || "$bin/libllama.so" -nt "$dumper" ]]; then
-    log "compiling $dumper"
-    g++ -std=c++20 -O2 -Wall -Wextra -I"$src/include" -I"$src/ggml/include" "$here/dump_logits.cpp" -o "$dumper" \
-        -L"$bin" -lllama -lggml -lggml-base -Wl,-rpath,"$bin"
-fi
+# 4. Our programs; each rebuilt when its source is newer than the binary or libllama.
+for program in dump_logits:adamas-dump-logits tokenize_cases:adamas-tokenize-cases; do
+    source="$here/${program%%:*}.cpp"
+    binary="$bin/${program##*:}"
+    if [[ ! -x "$binary" || "$source" -nt "$binary" || "$bin/libllama.so" -nt "$binary" ]]; then
+        log "compiling $binary"
+        g++ -std=c++20 -O2 -Wall -Wextra -I"$src/include" -I"$src/ggml/include" "$source" -o "$binary" \
+            -L"$bin" -lllama -lggml -lggml-base -Wl,-rpath,"$bin"
+    fi
+done
 
-for b in llama-perplexity llama-bench llama-tokenize adamas-dump-logits; do
+for b in llama-perplexity llama-bench llama-tokenize adamas-dump-logits adamas-tokenize-cases; do
     [[ -x "$bin/$b" ]] || die "$bin/$b was not built"
     log "  $bin/$b"
 done

@@ -1,13 +1,16 @@
-// Byte-level BPE: vocabulary tables, special-token partition, per-piece merges, and decoding.
+// Vocabulary tables, special-token partition and decoding for both tokenizer models, and byte-level BPE's
+// per-piece merges (SentencePiece's merge loop is in tokenizer_spm.cpp).
 #include "adamas/tokenizer.h"
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <queue>
 #include <unordered_map>
 
 #include "adamas/error.h"
 #include "model/tokenizer_pretokenize.h"
+#include "model/tokenizer_spm.h"
 
 namespace adamas {
 
@@ -78,24 +81,30 @@ struct Merge {
 struct Tokenizer::Impl {
     std::vector<std::string> spelling;  // as in the vocabulary
     std::vector<TokenType> types;
-    std::vector<std::string> bytes;                     // what each token decodes to
+    std::vector<std::string> bytes;                                // what each token decodes to
+    std::array<std::vector<int32_t>, 256> specials_by_first_byte;  // longest first
+    int32_t bos = -1, eos = -1, unk = -1;
+    bool add_bos = false;
+    bool add_space_prefix = false;
+
+    // Byte-level BPE.
+    std::optional<PreTokenizer> pre;
     std::unordered_map<std::string, int32_t> by_bytes;  // normal tokens, first id wins
     std::unordered_map<uint64_t, Merge> merges;         // (left id, right id) -> rank and merged id
     std::array<int32_t, 256> byte_token{};              // -1: the vocabulary lacks this byte's character
-    std::array<std::vector<int32_t>, 256> specials_by_first_byte;  // longest first
-    PreTokenizer pre;
-    int32_t bos = -1, eos = -1;
-    bool add_bos = false;
 
-    explicit Impl(PreTokenizer pre_tokenizer) : pre(std::move(pre_tokenizer)) {}
+    // SentencePiece (holds views into `spelling`).
+    std::optional<SpmEncoder> spm;
 
     void check_id(int32_t id) const {
         if (id < 0 || size_t(id) >= spelling.size())
             fail("tokenizer: token id {} is out of range (vocabulary of {} tokens)", id, spelling.size());
     }
 
-    void encode_text(std::string_view text, std::vector<int32_t>& out) const;
+    void encode_text(std::string_view text, bool after_special, std::vector<int32_t>& out) const;
     void merge_piece(std::string_view piece, std::vector<int32_t>& out) const;
+    void build_byte_level(const TokenizerVocab& vocab);
+    void build_sentencepiece(const TokenizerVocab& vocab);
 };
 
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -104,26 +113,29 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::from_vocab(const TokenizerVocab& vocab) {
-    if (vocab.model != "gpt2")
-        fail("tokenizer: model '{}' is not supported (expected 'gpt2', byte-level BPE)", vocab.model);
+    if (vocab.model != "gpt2" && vocab.model != "llama")
+        fail(
+            "tokenizer: model '{}' is not supported (expected 'gpt2', byte-level BPE, or 'llama', "
+            "SentencePiece BPE)",
+            vocab.model);
     const size_t n = vocab.tokens.size();
     if (n == 0 || n > size_t(INT32_MAX))
         fail("tokenizer: vocabulary has {} tokens (expected 1 to 2^31-1)", n);
     if (!vocab.token_types.empty() && vocab.token_types.size() != n)
         fail("tokenizer: {} token types for {} tokens (expected one per token)", vocab.token_types.size(), n);
-    for (auto [name, id] : {std::pair{"bos", vocab.bos}, std::pair{"eos", vocab.eos}})
+    for (auto [name, id] :
+         {std::pair{"bos", vocab.bos}, std::pair{"eos", vocab.eos}, std::pair{"unk", vocab.unk}})
         if (id < -1 || id >= int64_t(n))
             fail("tokenizer: {} id {} is out of range (vocabulary of {} tokens, -1 for none)", name, id, n);
 
-    auto impl = std::make_unique<Impl>(PreTokenizer::for_name(vocab.pre));
+    auto impl = std::make_unique<Impl>();
     impl->bos = vocab.bos;
     impl->eos = vocab.eos;
+    impl->unk = vocab.unk;
     impl->add_bos = vocab.add_bos;
     impl->spelling = vocab.tokens;
     impl->types.resize(n, TokenType::normal);
     impl->bytes.resize(n);
-
-    const ByteAlphabet alphabet;
     for (size_t id = 0; id < n; ++id) {
         if (!vocab.token_types.empty()) {
             int32_t t = vocab.token_types[id];
@@ -132,33 +144,44 @@ Tokenizer Tokenizer::from_vocab(const TokenizerVocab& vocab) {
             impl->types[id] = TokenType(t);
         }
         if (is_special(impl->types[id])) {
-            impl->bytes[id] = vocab.tokens[id];  // written as is, not in the byte alphabet
+            impl->bytes[id] = vocab.tokens[id];  // written as is
             if (!vocab.tokens[id].empty())
                 impl->specials_by_first_byte[static_cast<unsigned char>(vocab.tokens[id][0])].push_back(
                     int32_t(id));
-        } else {
-            impl->bytes[id] = bytes_of_spelling(alphabet, vocab.tokens[id]);
-            impl->by_bytes.emplace(impl->bytes[id], int32_t(id));
         }
     }
     for (auto& ids : impl->specials_by_first_byte)
         std::stable_sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) {
             return vocab.tokens[a].size() > vocab.tokens[b].size();
         });
+    if (vocab.model == "gpt2")
+        impl->build_byte_level(vocab);
+    else
+        impl->build_sentencepiece(vocab);
+    return Tokenizer(std::move(impl));
+}
 
+void Tokenizer::Impl::build_byte_level(const TokenizerVocab& vocab) {
+    pre.emplace(PreTokenizer::for_name(vocab.pre));
+    const ByteAlphabet alphabet;
+    for (size_t id = 0; id < spelling.size(); ++id) {
+        if (is_special(types[id])) continue;
+        bytes[id] = bytes_of_spelling(alphabet, spelling[id]);
+        by_bytes.emplace(bytes[id], int32_t(id));
+    }
     for (int b = 0; b < 256; ++b) {
-        auto it = impl->by_bytes.find(std::string(1, char(b)));
-        impl->byte_token[b] = it == impl->by_bytes.end() ? -1 : it->second;
+        auto it = by_bytes.find(std::string(1, char(b)));
+        byte_token[b] = it == by_bytes.end() ? -1 : it->second;
     }
 
     if (vocab.merges.size() > size_t(INT32_MAX))
         fail("tokenizer: {} merges is too many", vocab.merges.size());
-    impl->merges.reserve(vocab.merges.size());
-    auto find = [&](std::string_view spelling, size_t rank, std::string_view merge) {
-        auto it = impl->by_bytes.find(bytes_of_spelling(alphabet, spelling));
-        if (it == impl->by_bytes.end())
+    merges.reserve(vocab.merges.size());
+    auto find = [&](std::string_view token, size_t rank, std::string_view merge) {
+        auto it = by_bytes.find(bytes_of_spelling(alphabet, token));
+        if (it == by_bytes.end())
             fail("tokenizer: merge {} ('{}') needs '{}', which is not a normal token of the vocabulary", rank,
-                 merge, spelling);
+                 merge, token);
         return it->second;
     };
     for (size_t rank = 0; rank < vocab.merges.size(); ++rank) {
@@ -171,16 +194,36 @@ Tokenizer Tokenizer::from_vocab(const TokenizerVocab& vocab) {
         std::string_view right = std::string_view(merge).substr(space + 1);
         int32_t left_id = find(left, rank, merge), right_id = find(right, rank, merge);
         int32_t result = find(std::string(left) + std::string(right), rank, merge);
-        impl->merges.emplace(pair_key(left_id, right_id), Merge{int32_t(rank), result});  // first rank wins
+        merges.emplace(pair_key(left_id, right_id), Merge{int32_t(rank), result});  // first rank wins
     }
-    return Tokenizer(std::move(impl));
+}
+
+// Normal tokens decode with "▁" as a space, byte tokens as their byte; the dummy prefix is dropped by decode.
+void Tokenizer::Impl::build_sentencepiece(const TokenizerVocab& vocab) {
+    add_space_prefix = vocab.add_space_prefix;
+    spm.emplace(spelling, types, vocab.scores, unk);
+    const auto& byte_tokens = spm->byte_tokens();
+    for (int b = 0; b < 256; ++b)
+        if (byte_tokens[b] >= 0) bytes[byte_tokens[b]] = std::string(1, char(b));
+    for (size_t id = 0; id < spelling.size(); ++id) {
+        if (is_special(types[id]) || types[id] == TokenType::byte) continue;
+        std::string& text = bytes[id];
+        for (size_t i = 0; i < spelling[id].size();) {
+            if (std::string_view(spelling[id]).substr(i).starts_with("\xe2\x96\x81")) {
+                text += ' ';
+                i += 3;
+            } else {
+                text += spelling[id][i++];
+            }
+        }
+    }
 }
 
 // Applies the ranked merges to one pre-token, lowest rank first and leftmost first among equals, with a
 // heap of candidate pairs: O(n log n) in the piece's length. Stale heap entries are recognised by the
 // ids they recorded, since a merge always changes the id of the symbol it grows.
 void Tokenizer::Impl::merge_piece(std::string_view piece, std::vector<int32_t>& out) const {
-    if (pre.ignore_merges()) {
+    if (pre->ignore_merges()) {
         if (auto it = by_bytes.find(std::string(piece)); it != by_bytes.end()) {
             out.push_back(it->second);
             return;
@@ -229,9 +272,15 @@ void Tokenizer::Impl::merge_piece(std::string_view piece, std::vector<int32_t>& 
         if (symbols[i].id >= 0) out.push_back(symbols[i].id);
 }
 
-void Tokenizer::Impl::encode_text(std::string_view text, std::vector<int32_t>& out) const {
+void Tokenizer::Impl::encode_text(std::string_view text, bool after_special,
+                                  std::vector<int32_t>& out) const {
+    if (text.empty()) return;
+    if (spm) {
+        spm->encode(text, add_space_prefix && after_special, out);
+        return;
+    }
     std::vector<std::string_view> pieces;
-    pre.split(text, pieces);
+    pre->split(text, pieces);
     for (std::string_view piece : pieces)
         merge_piece(piece, out);
 }
@@ -240,8 +289,10 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool
     const Impl& m = *impl_;
     std::vector<int32_t> out;
     if (add_bos && m.bos >= 0) out.push_back(m.bos);
-    // Special tokens first, leftmost-longest, so that the pre-tokenizer never cuts one apart.
+    // Special tokens first, leftmost-longest, so that the pre-tokenizer never cuts one apart. SentencePiece's
+    // dummy prefix goes before the text at the start and after every special token, as in llama.cpp.
     size_t plain = 0;
+    bool after_special = true;
     for (size_t i = 0; i < text.size();) {
         int32_t found = -1;
         for (int32_t id : m.specials_by_first_byte[static_cast<unsigned char>(text[i])]) {
@@ -255,22 +306,34 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool
             ++i;
             continue;
         }
-        m.encode_text(text.substr(plain, i - plain), out);
+        if (i > plain) {
+            m.encode_text(text.substr(plain, i - plain), after_special, out);
+            after_special = false;
+        }
         out.push_back(found);
+        after_special = true;
         i += m.spelling[found].size();
         plain = i;
     }
-    m.encode_text(text.substr(plain), out);
+    m.encode_text(text.substr(plain), after_special, out);
     return out;
 }
 
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {
     std::string out;
-    for (int32_t id : ids) {
-        impl_->check_id(id);
-        out += impl_->bytes[id];
+    for (size_t i = 0; i < ids.size(); ++i) {
+        impl_->check_id(ids[i]);
+        std::string_view piece = impl_->bytes[ids[i]];
+        // llama_detokenize's lstrip: only the very first piece loses a leading space, even when it is bos.
+        if (i == 0 && impl_->add_space_prefix && piece.starts_with(' ')) piece.remove_prefix(1);
+        out += piece;
     }
     return out;
+}
+
+std::string Tokenizer::token_piece(int32_t id) const {
+    impl_->check_id(id);
+    return impl_->bytes[id];
 }
 
 std::string Tokenizer::token_text(int32_t id) const {
@@ -289,8 +352,14 @@ int32_t Tokenizer::bos() const {
 int32_t Tokenizer::eos() const {
     return impl_->eos;
 }
+int32_t Tokenizer::unk() const {
+    return impl_->unk;
+}
 bool Tokenizer::add_bos() const {
     return impl_->add_bos;
+}
+bool Tokenizer::add_space_prefix() const {
+    return impl_->add_space_prefix;
 }
 int Tokenizer::vocab_size() const {
     return int(impl_->spelling.size());

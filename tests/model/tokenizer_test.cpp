@@ -257,8 +257,8 @@ TEST(Tokenizer, RejectsBadVocabularies) {
         }
     };
     TokenizerVocab v = tiny_vocab("gpt2");
-    v.model = "llama";
-    expect_error(v, "'llama'");
+    v.model = "t5";
+    expect_error(v, "'t5'");
     v = tiny_vocab("falcon");
     expect_error(v, "'falcon'");
     v = tiny_vocab("gpt2");

@@ -56,6 +56,7 @@ TEST_F(ModelCliTest, BadOptionsAreUsageErrors) {
          {fmt::format("generate {} -p hi --policy nonsense", m),
           fmt::format("generate {} -p hi --budget 0 --policy adamas", m),
           fmt::format("generate {} -p hi -n -3", m), fmt::format("generate {}", m),
+          fmt::format("generate {} -p hi --system 'Be brief.'", m),  // --system without --chat
           fmt::format("perplexity {} -f x.txt --ctx 3", m),
           fmt::format("passkey {} -f x.txt --depths 10:5:1", m),
           fmt::format("passkey {} -f x.txt --keys 0", m), std::string("generate -p hi --frobnicate")}) {
