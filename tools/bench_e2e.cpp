@@ -35,7 +35,7 @@ struct E2eOptions {
     std::string json;
 };
 
-// `tok` is null for a model whose tokenizer is not supported (a Hugging Face directory): random tokens.
+// `tok` is null for a model without a tokenizer: random tokens.
 std::vector<int32_t> prompt_tokens(const E2eOptions& o, const Tokenizer* tok, int64_t count, int vocab) {
     const std::string path = o.text_file.empty() ? corpus_path("austen.txt") : o.text_file;
     std::vector<int32_t> ids;
@@ -62,10 +62,10 @@ void run_e2e(const E2eOptions& o) {
     if (o.decode_tokens < 1) fail_usage("--decode-tokens {} must be at least 1", o.decode_tokens);
     if (o.repeats < 1) fail_usage("--repeats {} must be at least 1", o.repeats);
     const auto model = LlamaModel::load(resolve_model_path(o.model.model));
-    // Without -f, a model without a supported tokenizer prefills random tokens; with -f, file() reports it.
+    // A model without a tokenizer prefills random tokens, unless -f asks for text.
     std::optional<Tokenizer> tok;
-    if (model->gguf() || !o.text_file.empty())
-        tok.emplace(Tokenizer::from_vocab(vocab_from_gguf(model->file())));
+    if (model->has_tokenizer() || !o.text_file.empty())
+        tok.emplace(Tokenizer::from_vocab(model->tokenizer_vocab()));
     ThreadPool pool(o.model.threads);
     nlohmann::ordered_json json = nlohmann::ordered_json::array();
     fmt::print(

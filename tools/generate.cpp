@@ -49,7 +49,7 @@ void run_generate(const GenerateOptions& o) {
     const std::string path = resolve_model_path(o.model.model);
     const RunnerOptions runner_opts = runner_options(o.model);
     const auto model = LlamaModel::load(path);
-    const Tokenizer tokenizer = Tokenizer::from_vocab(vocab_from_gguf(model->file()));
+    const Tokenizer tokenizer = Tokenizer::from_vocab(model->tokenizer_vocab());
     if (o.chat) prompt = "<|im_start|>user\n" + prompt + "<|im_end|>\n<|im_start|>assistant\n";
     const std::vector<int32_t> ids = tokenizer.encode(prompt, tokenizer.add_bos(), /*parse_special=*/o.chat);
     if (ids.empty()) fail_usage("the prompt encodes to no tokens");

@@ -14,6 +14,7 @@
 #include "adamas/method.h"
 #include "adamas/rope.h"
 #include "adamas/thread_pool.h"
+#include "adamas/tokenizer.h"
 
 namespace adamas {
 
@@ -76,9 +77,12 @@ class LlamaModel {
     const LlamaConfig& config() const { return config_; }
     // The GGUF file the model was read from; nullptr for a Hugging Face directory.
     const GgufFile* gguf() const;
-    // The GGUF file, for its tokenizer metadata. Error for a Hugging Face directory, whose tokenizer
-    // (tokenizer.json) is not supported yet.
+    // The GGUF file; Error naming the path for a Hugging Face directory.
     const GgufFile& file() const;
+    // The vocabulary of the model's tokenizer: GGUF metadata, or tokenizer.json in a directory. Error when
+    // the model has none or it is not supported.
+    TokenizerVocab tokenizer_vocab() const;
+    bool has_tokenizer() const;  // whether tokenizer_vocab() has something to read
     const WeightMatrix& token_embedding() const { return token_embd_; }  // rows = vocab, cols = n_embd
     const WeightMatrix& output() const { return output_; }               // the embedding when tied
     const float* output_norm() const { return output_norm_; }

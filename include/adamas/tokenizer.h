@@ -38,6 +38,11 @@ struct TokenizerVocab {
 // keys are missing or have the wrong type.
 TokenizerVocab vocab_from_gguf(const GgufFile& file);
 
+// tokenizer.json of a Hugging Face model directory (defined in src/model/tokenizer_hf.cpp): byte-level
+// BPE whose pre-tokenizer is one of the above, bos/eos/add_bos from tokenizer_config.json or config.json.
+// Error naming the file when it is missing, malformed or another kind of tokenizer.
+TokenizerVocab vocab_from_hf(const std::string& directory);
+
 class Tokenizer {
   public:
     // Validates the vocabulary (model, pre-tokenizer, merges that name known tokens, bos/eos in range)

@@ -153,13 +153,18 @@ const GgufFile* LlamaModel::gguf() const {
 }
 
 const GgufFile& LlamaModel::file() const {
-    if (!storage_->gguf)
-        fail(
-            "{}: the tokenizer of a Hugging Face model directory (tokenizer.json) is not supported yet (use "
-            "a "
-            "GGUF model for commands that need text)",
-            path_);
+    if (!storage_->gguf) fail("{}: is a Hugging Face model directory, not a GGUF file", path_);
     return *storage_->gguf;
+}
+
+TokenizerVocab LlamaModel::tokenizer_vocab() const {
+    return storage_->gguf ? vocab_from_gguf(*storage_->gguf) : vocab_from_hf(path_);
+}
+
+bool LlamaModel::has_tokenizer() const {
+    std::error_code ec;
+    return storage_->gguf ? storage_->gguf->has("tokenizer.ggml.model")
+                          : std::filesystem::exists(std::filesystem::path(path_) / "tokenizer.json", ec);
 }
 
 std::unique_ptr<LlamaModel> LlamaLoader::empty_model(const std::string& path) {

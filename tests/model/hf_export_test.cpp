@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -18,7 +19,9 @@
 #include "adamas/matvec.h"
 #include "adamas/sampler.h"
 #include "adamas/tokenizer.h"
+#include "model/tokenizer_json_writer.h"
 #include "test_util.h"
+#include "tools/cli_runner.h"
 
 namespace adamas {
 namespace {
@@ -94,15 +97,16 @@ void write_shards(const fs::path& dir, const std::vector<Export>& tensors, int s
     std::ofstream(dir / "model.safetensors.index.json") << index.dump(2);
 }
 
-TEST(HfExportModel, DefaultModelAsHfDirectoryMatchesGguf) {
+class HfExportModel : public test::CliTest {};
+
+TEST_F(HfExportModel, DefaultModelAsHfDirectoryMatchesGguf) {
     const std::string path = default_model_path();
     if (!fs::exists(path)) GTEST_SKIP() << "model not installed (scripts/fetch-model.sh): " << path;
     const auto gguf = LlamaModel::load(path);
     const LlamaConfig& c = gguf->config();
     ASSERT_EQ(c.architecture, "llama");
     ASSERT_TRUE(c.tied_embeddings);
-    const fs::path dir = fs::temp_directory_path() / fmt::format("adamas-hf-export-{}", ::getpid());
-    fs::remove_all(dir);
+    const fs::path dir = dir_ / "hf";
     fs::create_directories(dir);
 
     const nlohmann::ordered_json config = {{"architectures", {"LlamaForCausalLM"}},
@@ -138,18 +142,28 @@ TEST(HfExportModel, DefaultModelAsHfDirectoryMatchesGguf) {
         tensors.push_back({p + "mlp.down_proj.weight", &w.down});
     }
     write_shards(dir, tensors, 2);
+    test::write_hf_tokenizer(gguf->tokenizer_vocab(), dir);
     const auto hf = LlamaModel::load(dir.string());
     EXPECT_EQ(hf->config().n_layer, c.n_layer);
     EXPECT_EQ(hf->config().vocab, c.vocab);
     EXPECT_EQ(hf->config().rope_style, RopeStyle::neox);
     EXPECT_EQ(hf->layer(0).q.type, GgmlType::f16);
 
-    const Tokenizer tok = Tokenizer::from_vocab(vocab_from_gguf(gguf->file()));
-    const auto ids = tok.encode(
+    // The tokenizer read back from tokenizer.json is the GGUF's.
+    const TokenizerVocab want_vocab = gguf->tokenizer_vocab(), got_vocab = hf->tokenizer_vocab();
+    EXPECT_EQ(got_vocab.tokens, want_vocab.tokens);
+    EXPECT_EQ(got_vocab.token_types, want_vocab.token_types);
+    EXPECT_EQ(got_vocab.merges, want_vocab.merges);
+    EXPECT_EQ(got_vocab.pre, want_vocab.pre);
+    EXPECT_EQ(std::tie(got_vocab.bos, got_vocab.eos, got_vocab.add_bos),
+              std::tie(want_vocab.bos, want_vocab.eos, want_vocab.add_bos));
+    const std::string prompt =
         "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be "
         "in "
-        "want of a wife. The capital of France is",
-        tok.add_bos(), false);
+        "want of a wife. The capital of France is";
+    const Tokenizer tok = Tokenizer::from_vocab(got_vocab);
+    const auto ids = tok.encode(prompt, tok.add_bos(), false);
+    EXPECT_EQ(ids, Tokenizer::from_vocab(want_vocab).encode(prompt, tok.add_bos(), false));
     ThreadPool pool(2);
     RunnerOptions options;
     options.context = 256;
@@ -174,7 +188,12 @@ TEST(HfExportModel, DefaultModelAsHfDirectoryMatchesGguf) {
     EXPECT_LT(decode_error, 5e-3);
     std::fprintf(stderr, "HF export vs GGUF: prefill logits %.3g, decode step %.3g relative\n", prefill_error,
                  decode_error);
-    fs::remove_all(dir);
+
+    // The CLI on the directory: the same greedy answer as tests/model/llama_test.cpp expects.
+    const test::CliResult r = run(
+        fmt::format("generate -m '{}' -p 'The capital of France is' -n 12 --temp 0 --ctx 64", dir.string()));
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("Paris"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -244,17 +244,20 @@ TEST_F(HfModelTest, Llama3ScalingMatchesGgufRopeFreqs) {
     EXPECT_LT(test::relative_error(a.data(), b.data(), a.size()), kSameModel);
 }
 
-TEST_F(HfModelTest, TokenizerOfAnHfDirectoryIsAClearError) {
+TEST_F(HfModelTest, NoGgufFileAndNoTokenizerAreClearErrors) {
     test::write_hf_model(test::make_tiny_model(TinySpec{}, 18), hf_dir());
     const auto hf = LlamaModel::load(hf_dir());
-    try {
-        hf->file();
-        ADD_FAILURE() << "no error";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find(hf_dir() + ": the tokenizer of a Hugging Face model directory"),
-                  std::string::npos)
-            << e.what();
-    }
+    EXPECT_FALSE(hf->has_tokenizer());
+    auto expect_message = [](const std::function<void()>& call, const std::string& needle) {
+        try {
+            call();
+            ADD_FAILURE() << "no error; expected '" << needle << "'";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+        }
+    };
+    expect_message([&] { hf->file(); }, hf_dir() + ": is a Hugging Face model directory, not a GGUF file");
+    expect_message([&] { hf->tokenizer_vocab(); }, hf_dir() + "/tokenizer.json: is missing");
 }
 
 // Rewrites config.json with `change` applied.

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "model/tiny_llama.h"
+#include "model/tokenizer_json_writer.h"
 #include "tools/cli_runner.h"
 
 namespace adamas {
@@ -74,9 +75,9 @@ TEST_F(ModelCliTest, MissingTextFilesAreBadInput) {
     EXPECT_NE(r.err.find("missing.txt"), std::string::npos) << r.err;
 }
 
-// A Hugging Face directory runs where no tokenizer is needed (bench e2e prefills random tokens) and is a
-// clear bad-input error where one is.
-TEST_F(ModelCliTest, HfDirectoryRunsWhereNoTokenizerIsNeeded) {
+// A Hugging Face directory without tokenizer.json runs where no tokenizer is needed (bench e2e prefills
+// random tokens) and is a clear bad-input error where one is.
+TEST_F(ModelCliTest, HfDirectoryWithoutTokenizerRunsWhereNoneIsNeeded) {
     test::TinySpec spec;
     spec.dtype = "BF16";
     const std::string model = path("hf");
@@ -96,12 +97,28 @@ TEST_F(ModelCliTest, HfDirectoryRunsWhereNoTokenizerIsNeeded) {
           fmt::format("bench e2e -m '{}' -f '{}' --contexts 64", model, path("text.txt"))}) {
         const Result r = run(args);
         EXPECT_EQ(r.code, 2) << args << ": " << r.err;
-        EXPECT_NE(r.err.find(model + ": the tokenizer of a Hugging Face model directory (tokenizer.json) is "
-                                     "not supported yet"),
-                  std::string::npos)
+        EXPECT_NE(r.err.find(model + "/tokenizer.json: is missing"), std::string::npos)
             << args << ": " << r.err;
         EXPECT_TRUE(r.out.empty()) << args;
     }
+}
+
+// With tokenizer.json, the text commands run on a directory.
+TEST_F(ModelCliTest, HfDirectoryWithTokenizerRunsTextCommands) {
+    const TokenizerVocab vocab = test::tiny_vocab();
+    test::TinySpec spec;
+    spec.vocab = int(vocab.tokens.size());
+    const std::string model = path("hf");
+    test::write_hf_model(test::make_tiny_model(spec, 5), model);
+    test::write_hf_tokenizer(vocab, model);
+    const Result generate = run(fmt::format("generate -m '{}' -p 'hello world' -n 4 --temp 0", model));
+    EXPECT_EQ(generate.code, 0) << generate.err;
+    EXPECT_NE(generate.err.find("prompt 2 tokens"), std::string::npos) << generate.err;  // "hello", " world"
+    write("text.txt", std::string(400, 'a') + " hello world");
+    const Result ppl =
+        run(fmt::format("perplexity -m '{}' -f '{}' --ctx 32 --policies dense", model, path("text.txt")));
+    EXPECT_EQ(ppl.code, 0) << ppl.err;
+    EXPECT_NE(ppl.out.find("dense"), std::string::npos) << ppl.out;
 }
 
 TEST_F(ModelCliTest, BadHfDirectoriesAreBadInput) {
