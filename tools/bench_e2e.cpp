@@ -4,6 +4,7 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -34,15 +35,18 @@ struct E2eOptions {
     std::string json;
 };
 
-std::vector<int32_t> prompt_tokens(const E2eOptions& o, const Tokenizer& tok, int64_t count, int vocab) {
+// `tok` is null for a model without a tokenizer: random tokens.
+std::vector<int32_t> prompt_tokens(const E2eOptions& o, const Tokenizer* tok, int64_t count, int vocab) {
     const std::string path = o.text_file.empty() ? corpus_path("austen.txt") : o.text_file;
     std::vector<int32_t> ids;
-    if (std::ifstream file(path, std::ios::binary); file) {
-        std::stringstream text;
-        text << file.rdbuf();
-        ids = tok.encode(text.str(), false, false);
-    } else if (!o.text_file.empty()) {
-        fail("{}: cannot read the prefill text", o.text_file);
+    if (tok) {
+        if (std::ifstream file(path, std::ios::binary); file) {
+            std::stringstream text;
+            text << file.rdbuf();
+            ids = tok->encode(text.str(), false, false);
+        } else if (!o.text_file.empty()) {
+            fail("{}: cannot read the prefill text", o.text_file);
+        }
     }
     if (int64_t(ids.size()) >= count) return {ids.begin(), ids.begin() + count};
     // Not enough text: fill with a fixed pseudo-random token sequence (timing only depends on length).
@@ -58,7 +62,10 @@ void run_e2e(const E2eOptions& o) {
     if (o.decode_tokens < 1) fail_usage("--decode-tokens {} must be at least 1", o.decode_tokens);
     if (o.repeats < 1) fail_usage("--repeats {} must be at least 1", o.repeats);
     const auto model = LlamaModel::load(resolve_model_path(o.model.model));
-    const Tokenizer tok = Tokenizer::from_vocab(vocab_from_gguf(model->file()));
+    // A model without a tokenizer prefills random tokens, unless -f asks for text.
+    std::optional<Tokenizer> tok;
+    if (model->has_tokenizer() || !o.text_file.empty())
+        tok.emplace(Tokenizer::from_vocab(model->tokenizer_vocab()));
     ThreadPool pool(o.model.threads);
     nlohmann::ordered_json json = nlohmann::ordered_json::array();
     fmt::print(
@@ -68,7 +75,7 @@ void run_e2e(const E2eOptions& o) {
         const int64_t prompt_len = ctx - o.decode_tokens;
         if (prompt_len < 1)
             fail_usage("--contexts {} leaves no room for {} decode tokens", ctx, o.decode_tokens);
-        const auto prompt = prompt_tokens(o, tok, prompt_len, model->config().vocab);
+        const auto prompt = prompt_tokens(o, tok ? &*tok : nullptr, prompt_len, model->config().vocab);
         ModelOptions m = o.model;
         m.context = ctx;
         LlamaRunner runner(*model, runner_options(m), pool);

@@ -53,10 +53,10 @@ void run_generate(const GenerateOptions& o) {
     const std::string path = resolve_model_path(o.model.model);
     const RunnerOptions runner_opts = runner_options(o.model);
     const auto model = LlamaModel::load(path);
-    const Tokenizer tokenizer = Tokenizer::from_vocab(vocab_from_gguf(model->file()));
+    const Tokenizer tokenizer = Tokenizer::from_vocab(model->tokenizer_vocab());
     int32_t end_of_turn = -1;
     if (o.chat) {
-        const std::string chat_template = model->file().get_string("tokenizer.chat_template", "");
+        const std::string chat_template = model->chat_template();
         std::optional<ChatFormat> format = detect_chat_format(chat_template);
         if (!format)
             fmt::print(stderr, "generate: warning: {}; formatting the prompt as ChatML\n",

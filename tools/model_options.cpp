@@ -10,9 +10,10 @@
 namespace adamas::tools {
 
 void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
-    cmd.add_option("-m,--model", o.model,
-                   "GGUF model file (default: $ADAMAS_MODEL, else the SmolLM2-135M-Instruct file that "
-                   "scripts/fetch-model.sh installs)");
+    cmd.add_option(
+        "-m,--model", o.model,
+        "Model: a GGUF file or a Hugging Face directory (config.json + *.safetensors) (default: "
+        "$ADAMAS_MODEL, else the SmolLM2-135M-Instruct file that scripts/fetch-model.sh installs)");
     cmd.add_option("--threads", o.threads, "Worker threads, 0 = one per hardware thread")
         ->capture_default_str();
     if (with_context)
@@ -42,7 +43,7 @@ std::string resolve_model_path(const std::string& requested) {
     if (!std::filesystem::exists(path))
         fail_usage(
             "no model given and the default model is not installed at {} (run scripts/fetch-model.sh, or "
-            "pass -m FILE)",
+            "pass -m FILE|DIR)",
             path);
     return path;
 }

@@ -119,7 +119,7 @@ void run_passkey(const PasskeyOptions& o) {
     std::stringstream text;
     text << file.rdbuf();
     const auto model = LlamaModel::load(resolve_model_path(o.model.model));
-    const Tokenizer tok = Tokenizer::from_vocab(vocab_from_gguf(model->file()));
+    const Tokenizer tok = Tokenizer::from_vocab(model->tokenizer_vocab());
     const auto corpus = tok.encode(text.str(), false, false);
     ThreadPool pool(o.model.threads);
     std::mt19937_64 rng(o.seed);

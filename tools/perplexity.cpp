@@ -85,7 +85,7 @@ void run_perplexity(const PerplexityOptions& o) {
     std::stringstream text;
     text << file.rdbuf();
     const auto model = LlamaModel::load(resolve_model_path(o.model.model));
-    const Tokenizer tokenizer = Tokenizer::from_vocab(vocab_from_gguf(model->file()));
+    const Tokenizer tokenizer = Tokenizer::from_vocab(model->tokenizer_vocab());
     const std::vector<int32_t> ids = tokenizer.encode(text.str(), false, false);
     if (int64_t(ids.size()) < o.ctx)
         fail("{}: {} tokens, fewer than one window of --ctx {}", o.text_file, ids.size(), o.ctx);

@@ -1,6 +1,6 @@
-// A Llama-family decoder (Llama 2/3, Mistral, Qwen2, SmolLM) from a GGUF file: its configuration, its
-// weights in their block formats, and a runner that feeds tokens and returns next-token logits, with
-// decode attention through the attention library under any policy.
+// A Llama-family decoder (Llama 2/3, Mistral, Qwen2, SmolLM) from a GGUF file or a Hugging Face
+// directory: its configuration, its weights in their stored formats, and a runner that feeds tokens and
+// returns next-token logits, with decode attention through the attention library under any policy.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -12,7 +12,9 @@
 #include "adamas/gguf.h"
 #include "adamas/kv_cache.h"
 #include "adamas/method.h"
+#include "adamas/rope.h"
 #include "adamas/thread_pool.h"
+#include "adamas/tokenizer.h"
 
 namespace adamas {
 
@@ -28,10 +30,18 @@ struct LlamaConfig {
     int64_t context_length = 0;
     float rope_theta = 10000.0f;
     int rope_dims = 0;  // rotated dims per head (head_dim unless the model says otherwise)
+    RopeStyle rope_style = RopeStyle::adjacent;
+    RopeScaling rope_scaling;
+    std::vector<float> rope_freq_factors;  // llama.cpp's rope_freqs.weight (rope_dims / 2); empty: none
     float rms_eps = 1e-5f;
+    bool qkv_bias = false;         // the Q/K/V projections add biases (Qwen2; Llama with attention_bias)
+    bool tied_embeddings = false;  // the output projection is the token embedding
 
     // Reads `<arch>.*` keys; Error naming the file and key when one is missing or out of range.
     static LlamaConfig from_gguf(const GgufFile& file);
+    // Reads a Hugging Face config.json (model_type llama, mistral or qwen2); Error naming the file and
+    // key likewise. The vocabulary size is taken from the file; tensors are checked against it at load.
+    static LlamaConfig from_hf_config(const std::string& path);
 };
 
 // A weight matrix as stored: `rows` outputs of `cols` inputs (ggml ne = [cols, rows]).
@@ -54,20 +64,37 @@ struct LlamaLayer {
 
 class LlamaModel {
   public:
-    // Opens, validates and maps a GGUF model; Error on unsupported architectures, tensor types or
-    // shapes that do not match the configuration.
+    // Opens, validates and maps a model: a GGUF file, or — when `path` is a directory — a Hugging Face
+    // directory (config.json and safetensors weights in F32, F16 or BF16). Error on unsupported
+    // architectures, tensor types, or shapes that do not match the configuration.
     static std::unique_ptr<LlamaModel> load(const std::string& path);
+    ~LlamaModel();
 
+    // The mapped files and the f32 buffers converted at load (internal: src/model/llama_loader.h).
+    struct Storage;
+
+    const std::string& path() const { return path_; }
     const LlamaConfig& config() const { return config_; }
-    const GgufFile& file() const { return file_; }
+    // The GGUF file the model was read from; nullptr for a Hugging Face directory.
+    const GgufFile* gguf() const;
+    // The GGUF file; Error naming the path for a Hugging Face directory.
+    const GgufFile& file() const;
+    // The vocabulary of the model's tokenizer: GGUF metadata, or tokenizer.json in a directory. Error when
+    // the model has none or it is not supported.
+    TokenizerVocab tokenizer_vocab() const;
+    bool has_tokenizer() const;  // whether tokenizer_vocab() has something to read
+    // The model's chat template (GGUF tokenizer.chat_template, or tokenizer_config.json's); empty if none.
+    std::string chat_template() const;
     const WeightMatrix& token_embedding() const { return token_embd_; }  // rows = vocab, cols = n_embd
     const WeightMatrix& output() const { return output_; }               // the embedding when tied
     const float* output_norm() const { return output_norm_; }
     const LlamaLayer& layer(int i) const { return layers_[size_t(i)]; }
 
   private:
-    explicit LlamaModel(GgufFile file) : file_(std::move(file)) {}
-    GgufFile file_;
+    friend class LlamaLoader;  // fills the model from GGUF or safetensors (src/model/llama_loader.h)
+    LlamaModel();
+    std::string path_;
+    std::unique_ptr<Storage> storage_;
     LlamaConfig config_;
     WeightMatrix token_embd_, output_;
     const float* output_norm_ = nullptr;
@@ -122,7 +149,7 @@ class LlamaRunner {
     double attention_s_ = 0;
     // Activations of one token.
     std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, logits_;
-    std::vector<float> rope_inv_freq_;
+    RopeTable rope_;
     // Activations of a prefill chunk (tokens × width) and the dequantized weights of one projection.
     std::vector<float> bx_, bxn_, bq_, bk_, bv_, batt_, bg_, bu_, weight_scratch_;
 };

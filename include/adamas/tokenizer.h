@@ -45,6 +45,13 @@ struct TokenizerVocab {
 // unk 0, add_bos and add_space_prefix true; otherwise none and false.
 TokenizerVocab vocab_from_gguf(const GgufFile& file);
 
+// tokenizer.json of a Hugging Face model directory (defined in src/model/tokenizer_hf.cpp): byte-level
+// BPE whose pre-tokenizer is one of the above, bos/eos/add_bos from tokenizer_config.json or config.json.
+// Error naming the file when it is missing, malformed or another kind of tokenizer.
+TokenizerVocab vocab_from_hf(const std::string& directory);
+// The "chat_template" string of <directory>/tokenizer_config.json; empty when there is none.
+std::string chat_template_from_hf(const std::string& directory);
+
 class Tokenizer {
   public:
     // Validates the vocabulary (model, pre-tokenizer, merges that name known tokens, scores, byte tokens,

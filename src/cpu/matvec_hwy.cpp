@@ -1,8 +1,8 @@
 // Vectorized matrix-vector products on block-format weights. Q8_0 and Q4_1 (the default model's
-// types), F32 and F16 dot their blocks in registers: per block a partial dot of the integer codes
-// with x, scaled once by the block's d (plus m · Σx for Q4_1). Other types dequantize one row with the
-// reference and dot it, correct but not yet fast.
-// foreach_target must come first, then the ops headers.
+// types), F32, F16 and BF16 (Hugging Face weights) dot their blocks in registers: per block a partial dot of
+// the integer codes with x, scaled once by the block's d (plus m · Σx for Q4_1). Other types dequantize one
+// row with the reference and dot it, correct but not yet fast. foreach_target must come first, then the ops
+// headers.
 // clang-format off
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/matvec_hwy.cpp"
@@ -106,6 +106,28 @@ float DotF16(const uint8_t* row, int64_t cols, const float* x) {
     return sum;
 }
 
+// bf16 is the top half of an f32: widen to 32 bits and shift into place.
+float DotBF16(const uint8_t* row, int64_t cols, const float* x) {
+    const DF df;
+    const hn::RebindToUnsigned<DF> du;
+    const hn::Rebind<uint16_t, DF> d16;
+    const int64_t lanes = int64_t(hn::Lanes(df));
+    const auto* h = reinterpret_cast<const uint16_t*>(row);
+    VF acc = hn::Zero(df);
+    int64_t c = 0;
+    for (; c + lanes <= cols; c += lanes) {
+        const VF w = hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(du, hn::LoadU(d16, h + c))));
+        acc = hn::MulAdd(w, hn::LoadU(df, x + c), acc);
+    }
+    float sum = hn::GetLane(hn::SumOfLanes(df, acc));
+    for (; c < cols; ++c) {
+        uint16_t bits;
+        std::memcpy(&bits, row + 2 * c, 2);
+        sum += bf16_to_f32(bits) * x[c];
+    }
+    return sum;
+}
+
 void MatvecImpl(GgmlType type, const void* weights, int64_t cols, const float* x, int64_t row_begin,
                 int64_t row_end, float* y) {
     const int64_t stride = row_bytes(type, cols);
@@ -135,6 +157,9 @@ void MatvecImpl(GgmlType type, const void* weights, int64_t cols, const float* x
                 break;
             case GgmlType::f16:
                 out = DotF16(row, cols, x);
+                break;
+            case GgmlType::bf16:
+                out = DotBF16(row, cols, x);
                 break;
             default:
                 scratch.resize(size_t(cols));

@@ -3,19 +3,14 @@
 // must lie, aligned and without overlap, inside the data section.
 #include "adamas/gguf.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <numeric>
 #include <unordered_map>
 
 #include "adamas/error.h"
+#include "core/mapped_file.h"
 #include "model/gguf_internal.h"
 
 namespace adamas {
@@ -36,45 +31,11 @@ constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 4 + 8;  // name length, n_dims,
 constexpr uint64_t kMinArrayItemBytes = 4 + 8;           // nested array: element type, count
 constexpr uint64_t kMinStringBytes = 8;                  // length
 
-// The whole file, mapped read-only; unmapped when the GgufFile goes away.
-struct Mapping {
-    const uint8_t* data = nullptr;
-    uint64_t size = 0;
-    Mapping() = default;
-    Mapping(const Mapping&) = delete;
-    Mapping& operator=(const Mapping&) = delete;
-    ~Mapping() {
-        if (data) ::munmap(const_cast<uint8_t*>(data), size);
-    }
-};
-
-struct Fd {
-    int fd = -1;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
-void map_file(const std::string& path, Mapping& map) {
-    Fd file;
-    file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (file.fd < 0) fail("{}: cannot open ({})", path, std::strerror(errno));
-    struct stat st {};
-    if (::fstat(file.fd, &st) != 0) fail("{}: cannot stat ({})", path, std::strerror(errno));
-    if (S_ISDIR(st.st_mode)) fail("{}: is a directory (expected a GGUF file)", path);
-    if (!S_ISREG(st.st_mode)) fail("{}: is not a regular file (expected a GGUF file)", path);
-    if (st.st_size == 0) fail("{}: file is empty (expected a GGUF file)", path);
-    void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, file.fd, 0);
-    if (p == MAP_FAILED) fail("{}: cannot memory-map {} bytes ({})", path, st.st_size, std::strerror(errno));
-    map.data = static_cast<const uint8_t*>(p);
-    map.size = uint64_t(st.st_size);
-}
-
 }  // namespace
 
 struct GgufFile::Impl {
     std::string path;
-    Mapping map;
+    MappedFile map;  // the whole file; unmapped when the GgufFile goes away
     uint32_t version = 0;
     uint64_t alignment = kDefaultAlignment;
     uint64_t data_offset = 0;
@@ -88,7 +49,7 @@ struct GgufFile::Impl {
 class GgufParser {
   public:
     explicit GgufParser(GgufFile::Impl& out)
-        : out_(out), path_(out.path), base_(out.map.data), size_(out.map.size) {}
+        : out_(out), path_(out.path), base_(out.map.data()), size_(out.map.size()) {}
 
     void parse() {
         parse_header();
@@ -384,7 +345,7 @@ class GgufParser {
 GgufFile GgufFile::open(const std::string& path) {
     auto impl = std::make_unique<Impl>();
     impl->path = path;
-    map_file(path, impl->map);
+    impl->map = MappedFile::open(path, "GGUF file");
     GgufParser(*impl).parse();
     return GgufFile(std::move(impl));
 }
@@ -401,7 +362,7 @@ uint32_t GgufFile::version() const {
     return impl_->version;
 }
 uint64_t GgufFile::file_size() const {
-    return impl_->map.size;
+    return impl_->map.size();
 }
 uint64_t GgufFile::alignment() const {
     return impl_->alignment;
@@ -410,7 +371,7 @@ uint64_t GgufFile::data_offset() const {
     return impl_->data_offset;
 }
 const uint8_t* GgufFile::mapping() const {
-    return impl_->map.data;
+    return impl_->map.data();
 }
 std::span<const GgufKeyValue> GgufFile::metadata() const {
     return impl_->metadata;

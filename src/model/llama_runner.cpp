@@ -1,6 +1,7 @@
 // The Llama forward pass for one token at a time: RMSNorm, Q/K/V projections on block-format weights,
-// adjacent-pair RoPE (GGUF's llama layout), KV-cache append, attention through DecodeAttention (dense
-// for prefill and the first layers, the policy otherwise), SwiGLU feed-forward, tied or separate output.
+// RoPE in the model's pair layout (adjacent for GGUF llama, neox otherwise), KV-cache append, attention
+// through DecodeAttention (dense for prefill and the first layers, the policy otherwise), SwiGLU
+// feed-forward, tied or separate output.
 #include <chrono>
 #include <cmath>
 
@@ -24,20 +25,6 @@ void rms_norm(const float* x, const float* weight, int n, float eps, float* out)
     const float scale = 1.0f / std::sqrt(float(sum / n) + eps);
     for (int i = 0; i < n; ++i)
         out[i] = x[i] * scale * weight[i];
-}
-
-// Rotates pairs (2i, 2i+1) of each head's first rope_dims dims by position · inv_freq[i].
-void rope(float* heads, int count, int head_dim, int rope_dims, const float* inv_freq, int64_t position) {
-    for (int h = 0; h < count; ++h) {
-        float* x = heads + int64_t(h) * head_dim;
-        for (int i = 0; i < rope_dims / 2; ++i) {
-            const float angle = float(position) * inv_freq[i];
-            const float c = std::cos(angle), s = std::sin(angle);
-            const float a = x[2 * i], b = x[2 * i + 1];
-            x[2 * i] = a * c - b * s;
-            x[2 * i + 1] = a * s + b * c;
-        }
-    }
 }
 
 void add_bias(float* x, const float* bias, int64_t n) {
@@ -110,8 +97,7 @@ LlamaRunner::LlamaRunner(const LlamaModel& model, const RunnerOptions& options, 
     up_.resize(size_t(c.n_ff));
     logits_.resize(size_t(c.vocab));
     weights_ = std::make_unique<DecodeWeights>(model, options_.quantized_activations, pool);
-    for (int i = 0; i < c.rope_dims / 2; ++i)
-        rope_inv_freq_.push_back(std::pow(c.rope_theta, -2.0f * float(i) / float(c.rope_dims)));
+    rope_ = make_rope_table(c.rope_style, c.rope_dims, c.rope_theta, c.rope_scaling, c.rope_freq_factors);
 }
 
 LlamaRunner::~LlamaRunner() = default;
@@ -183,8 +169,8 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
         add_bias(q_.data(), w.q_bias, q_dim);
         add_bias(k_.data(), w.k_bias, kv_dim);
         add_bias(v_.data(), w.v_bias, kv_dim);
-        rope(q_.data(), c.n_head, c.head_dim, c.rope_dims, rope_inv_freq_.data(), position_);
-        rope(k_.data(), c.n_head_kv, c.head_dim, c.rope_dims, rope_inv_freq_.data(), position_);
+        apply_rope(rope_, q_.data(), c.n_head, c.head_dim, position_);
+        apply_rope(rope_, k_.data(), c.n_head_kv, c.head_dim, position_);
         caches_[size_t(l)].append(0, KvTokens{k_.data(), v_.data(), 1, kv_dim, c.head_dim});
         const auto start = std::chrono::steady_clock::now();
         const DecodeRequest request{q_.data(), caches_[size_t(l)].view(0), att_.data()};
@@ -246,10 +232,8 @@ void LlamaRunner::prefill(std::span<const int32_t> tokens, bool want_logits) {
             add_bias(bq_.data() + t * q_dim, w.q_bias, q_dim);
             add_bias(bk_.data() + t * kv_dim, w.k_bias, kv_dim);
             add_bias(bv_.data() + t * kv_dim, w.v_bias, kv_dim);
-            rope(bq_.data() + t * q_dim, c.n_head, c.head_dim, c.rope_dims, rope_inv_freq_.data(),
-                 position_ + t);
-            rope(bk_.data() + t * kv_dim, c.n_head_kv, c.head_dim, c.rope_dims, rope_inv_freq_.data(),
-                 position_ + t);
+            apply_rope(rope_, bq_.data() + t * q_dim, c.n_head, c.head_dim, position_ + t);
+            apply_rope(rope_, bk_.data() + t * kv_dim, c.n_head_kv, c.head_dim, position_ + t);
         }
         KvCache& cache = caches_[size_t(l)];
         cache.append(0, KvTokens{bk_.data(), bv_.data(), n, kv_dim, c.head_dim}, &pool_);

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "model/tiny_llama.h"
+#include "model/tokenizer_json_writer.h"
 #include "tools/cli_runner.h"
 
 namespace adamas {
@@ -29,6 +31,7 @@ TEST_F(ModelCliTest, HelpOfEverySubcommand) {
         EXPECT_EQ(r.code, 0) << cmd << ": " << r.err;
         EXPECT_NE(r.out.find("--policy"), std::string::npos) << cmd;
         EXPECT_NE(r.out.find("--budget"), std::string::npos) << cmd;
+        EXPECT_NE(r.out.find("a GGUF file or a Hugging Face directory"), std::string::npos) << cmd;
     }
 }
 
@@ -71,6 +74,86 @@ TEST_F(ModelCliTest, MissingTextFilesAreBadInput) {
     const Result r = run(fmt::format("perplexity -f '{}'", path("missing.txt")));
     EXPECT_EQ(r.code, 2) << r.err;
     EXPECT_NE(r.err.find("missing.txt"), std::string::npos) << r.err;
+}
+
+// A Hugging Face directory without tokenizer.json runs where no tokenizer is needed (bench e2e prefills
+// random tokens) and is a clear bad-input error where one is.
+TEST_F(ModelCliTest, HfDirectoryWithoutTokenizerRunsWhereNoneIsNeeded) {
+    test::TinySpec spec;
+    spec.dtype = "BF16";
+    const std::string model = path("hf");
+    test::write_hf_model(test::make_tiny_model(spec, 3), model, /*shards=*/2);
+    const Result bench = run(fmt::format(
+        "bench e2e -m '{}' --contexts 64 --decode-tokens 2 --repeats 1 --policies dense,adamas --budgets 16 "
+        "--threads 2",
+        model));
+    EXPECT_EQ(bench.code, 0) << bench.err;
+    EXPECT_NE(bench.out.find("| 64 | dense |"), std::string::npos) << bench.out;
+    EXPECT_NE(bench.out.find("| 64 | adamas | 16 |"), std::string::npos) << bench.out;
+    write("text.txt", "It is a truth universally acknowledged. " + std::string(2000, 'a'));
+    for (const std::string& args :
+         {fmt::format("generate -m '{}' -p hello -n 1", model),
+          fmt::format("perplexity -m '{}' -f '{}' --ctx 16", model, path("text.txt")),
+          fmt::format("passkey -m '{}' -f '{}' --contexts 64", model, path("text.txt")),
+          fmt::format("bench e2e -m '{}' -f '{}' --contexts 64", model, path("text.txt"))}) {
+        const Result r = run(args);
+        EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+        EXPECT_NE(r.err.find(model + "/tokenizer.json: is missing"), std::string::npos)
+            << args << ": " << r.err;
+        EXPECT_TRUE(r.out.empty()) << args;
+    }
+}
+
+// With tokenizer.json, the text commands run on a directory.
+TEST_F(ModelCliTest, HfDirectoryWithTokenizerRunsTextCommands) {
+    const TokenizerVocab vocab = test::tiny_vocab();
+    test::TinySpec spec;
+    spec.vocab = int(vocab.tokens.size());
+    const std::string model = path("hf");
+    test::write_hf_model(test::make_tiny_model(spec, 5), model);
+    test::write_hf_tokenizer(vocab, model);
+    const Result generate = run(fmt::format("generate -m '{}' -p 'hello world' -n 4 --temp 0", model));
+    EXPECT_EQ(generate.code, 0) << generate.err;
+    EXPECT_NE(generate.err.find("prompt 2 tokens"), std::string::npos) << generate.err;  // "hello", " world"
+    write("text.txt", std::string(400, 'a') + " hello world");
+    const Result ppl =
+        run(fmt::format("perplexity -m '{}' -f '{}' --ctx 32 --policies dense", model, path("text.txt")));
+    EXPECT_EQ(ppl.code, 0) << ppl.err;
+    EXPECT_NE(ppl.out.find("dense"), std::string::npos) << ppl.out;
+}
+
+TEST_F(ModelCliTest, BadHfDirectoriesAreBadInput) {
+    const std::string model = path("hf");
+    const fs::path dir(model);
+    const test::TinyModel tiny = test::make_tiny_model(test::TinySpec{}, 4);
+    auto check = [&](const std::string& what, const std::string& needle) {
+        const Result r =
+            run(fmt::format("bench e2e -m '{}' --contexts 64 --decode-tokens 1 --repeats 1", model));
+        EXPECT_EQ(r.code, 2) << what << ": " << r.err;
+        EXPECT_NE(r.err.find(model), std::string::npos) << what << ": " << r.err;
+        EXPECT_NE(r.err.find(needle), std::string::npos) << what << ": " << r.err;
+        EXPECT_TRUE(r.out.find("| 64 |") == std::string::npos) << what;
+    };
+    fs::create_directories(dir);
+    check("empty directory", "has no config.json");
+    test::write_hf_model(tiny, dir);
+    fs::remove(dir / "model.safetensors");
+    check("no weights", "has neither model.safetensors nor");
+    auto config = test::tiny_config(tiny.spec);
+    config["model_type"] = "gemma2";
+    std::ofstream(dir / "config.json") << config.dump();
+    check("model type", "model_type 'gemma2' is not supported");
+    test::write_hf_model(tiny, dir);
+    config = test::tiny_config(tiny.spec);
+    config["intermediate_size"] = 64;
+    std::ofstream(dir / "config.json") << config.dump();
+    check("shapes", "(expected [64, 128] for this configuration)");
+    config["intermediate_size"] = tiny.spec.ff;
+    config["num_hidden_layers"] = 5;
+    std::ofstream(dir / "config.json") << config.dump();
+    check("missing tensors", "tensor 'model.layers.2.input_layernorm.weight' is missing");
+    write("hf/model.safetensors", std::string("\x10\0\0\0\0\0\0\0{\"a\": 1}", 16));
+    check("corrupt weights", "header length 16 runs past the end of the file");
 }
 
 }  // namespace
