@@ -5,6 +5,7 @@
 // to all 16 rows (AVX-512 VNNI does 64 multiply-adds per instruction).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "adamas/ggml_types.h"
@@ -37,21 +38,27 @@ struct PackedMatrix {
 
     GgmlType type = GgmlType::f32;  // the source type: q4_0, q4_1 or q8_0
     int64_t rows = 0, cols = 0;
-    int64_t blocks = 0;            // cols / 32
-    int64_t code_bytes = 0;        // per group and block: 256 (Q4) or 512 (Q8_0)
-    int64_t scale_bytes = 0;       // per group and block: 64 (Q4) or 32 (Q8_0)
-    int64_t group_bytes = 0;       // codes and scales of a group, rounded up to 64 bytes
-    std::vector<uint8_t> storage;  // the groups, from its first 64-byte boundary
+    int64_t blocks = 0;              // cols / 32
+    int64_t code_bytes = 0;          // per group and block: 256 (Q4) or 512 (Q8_0)
+    int64_t scale_bytes = 0;         // per group and block: 64 (Q4) or 32 (Q8_0)
+    int64_t group_bytes = 0;         // codes and scales of a group, rounded up to 64 bytes
+    const uint8_t* data = nullptr;   // the groups, 64-byte aligned
+    std::shared_ptr<uint8_t> owned;  // data's storage when the matrix owns it
 
     int64_t groups() const { return (rows + kGroupRows - 1) / kGroupRows; }
-    const uint8_t* codes(int64_t g) const { return base() + g * group_bytes; }
+    const uint8_t* codes(int64_t g) const { return data + g * group_bytes; }
     const uint8_t* scales(int64_t g) const { return codes(g) + blocks * code_bytes; }
-    const uint8_t* base() const;
 
     // Whether `type` can be packed (Q4_0, Q4_1, Q8_0).
     static bool packable(GgmlType type);
-    // Packs `rows` rows of `cols` elements stored in `type`'s block format, row-major.
-    static PackedMatrix pack(GgmlType type, const void* weights, int64_t rows, int64_t cols);
+    // Bytes of the packed form (a multiple of 64). Error for types that cannot be packed or columns that
+    // are not a multiple of 32.
+    static int64_t packed_bytes(GgmlType type, int64_t rows, int64_t cols);
+    // Packs `rows` rows of `cols` elements stored in `type`'s block format, row-major, into
+    // `destination` (packed_bytes of it, 64-byte aligned: e.g. a slice of one huge-page arena for a
+    // whole model), or into storage of its own when null.
+    static PackedMatrix pack(GgmlType type, const void* weights, int64_t rows, int64_t cols,
+                             uint8_t* destination = nullptr);
 };
 
 // y[r] for every row r of groups [group_begin, group_end): Σ over blocks of d_w · d_x · (Σ q_w · q_x)

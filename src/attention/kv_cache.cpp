@@ -6,38 +6,22 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
-
-#include <sys/mman.h>
+#include <string>
 
 #include "adamas/codes.h"
 #include "adamas/error.h"
 #include "adamas/method.h"
+#include "core/large_block.h"
 #include "cpu/kernels.h"
 
 namespace adamas {
 
 namespace {
 
-// Large aligned block; pages the cache never reaches are never touched, so they cost no memory.
-struct AlignedFree {
-    void operator()(void* p) const { std::free(p); }
-};
-using Block = std::unique_ptr<uint8_t, AlignedFree>;
-
-// Streams of 2 MiB or more are aligned to and backed by huge pages where the OS offers them: the
-// selected-row gathers of sparse attention touch a new 4 KiB page almost every row, and measured here
-// the attend phase at 128K tokens spends much of its time in page walks without them.
-constexpr size_t kHugePage = size_t(2) << 20;
+using Block = LargeBlock;
 
 Block allocate(size_t bytes, const char* what) {
-    const size_t align = bytes >= kHugePage ? kHugePage : 64;
-    const size_t rounded = std::max<size_t>(align, (bytes + align - 1) / align * align);
-    void* p = std::aligned_alloc(align, rounded);
-    if (!p) fail("KV cache: cannot allocate {} bytes for {}", rounded, what);
-#ifdef MADV_HUGEPAGE
-    if (align == kHugePage) madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure is harmless
-#endif
-    return Block(static_cast<uint8_t*>(p));
+    return allocate_large_block(bytes, (std::string("the KV cache's ") + what).c_str());
 }
 
 // Folds one stored key into its Quest page's element-wise bounds (`first`: the page's first key). A NaN

@@ -27,6 +27,7 @@ HWY_BEFORE_NAMESPACE();
 namespace adamas::cpu::HWY_NAMESPACE {
 
 constexpr int kGroup = PackedMatrix::kGroupRows;
+constexpr int64_t kPrefetchBytes = 16384;
 
 // Stores the group's valid rows: the last group of a matrix may be partly padding.
 HWY_INLINE void StoreRows(const float* acc, int64_t first_row, int64_t rows, float* y) {
@@ -49,6 +50,11 @@ __attribute__((target("avx512vnni"))) void PackedMatvecImpl(const PackedMatrix& 
         const uint8_t* sp = m.scales(g);
         __m512 acc = _mm512_setzero_ps();
         for (int64_t b = 0; b < m.blocks; ++b, p += m.code_bytes, sp += m.scale_bytes) {
+            // One core's hardware prefetch alone streams only ~15 GB/s here: ask for the lines
+            // kPrefetchBytes ahead of the codes (and the matching distance of scales).
+            for (int64_t line = 0; line < m.code_bytes; line += 64)
+                _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + line), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(sp + kPrefetchBytes / 4), _MM_HINT_T0);
             const int32_t* xb = xq + b * 8;
             __m512i dot0, dot1;
             __m256i scale_bits;

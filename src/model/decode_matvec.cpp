@@ -16,9 +16,16 @@ constexpr int64_t kGroupsPerItem = kRowsPerItem / PackedMatrix::kGroupRows;
 
 }  // namespace
 
-DecodeMatrix::DecodeMatrix(const WeightMatrix& weights, bool quantized_activations) : weights_(weights) {
+DecodeMatrix::DecodeMatrix(const WeightMatrix& weights, bool quantized_activations, uint8_t* arena)
+    : weights_(weights) {
     if (quantized_activations && PackedMatrix::packable(weights.type))
-        packed_ = PackedMatrix::pack(weights.type, weights.data, weights.rows, weights.cols);
+        packed_ = PackedMatrix::pack(weights.type, weights.data, weights.rows, weights.cols, arena);
+}
+
+int64_t DecodeMatrix::arena_bytes(const WeightMatrix& weights, bool quantized_activations) {
+    return quantized_activations && PackedMatrix::packable(weights.type)
+               ? PackedMatrix::packed_bytes(weights.type, weights.rows, weights.cols)
+               : 0;
 }
 
 int64_t DecodeMatrix::items() const {

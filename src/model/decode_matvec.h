@@ -15,7 +15,11 @@ namespace adamas {
 class DecodeMatrix {
   public:
     DecodeMatrix() = default;
-    DecodeMatrix(const WeightMatrix& weights, bool quantized_activations);
+    // `arena`: where a packed copy goes (PackedMatrix::packed_bytes of it, 64-byte aligned); null: the
+    // copy owns its storage.
+    DecodeMatrix(const WeightMatrix& weights, bool quantized_activations, uint8_t* arena = nullptr);
+    // Bytes a packed copy of `weights` needs in an arena: 0 when it will not be packed.
+    static int64_t arena_bytes(const WeightMatrix& weights, bool quantized_activations);
 
     const WeightMatrix& weights() const { return weights_; }
     bool packed() const { return packed_.rows > 0; }

@@ -9,6 +9,7 @@
 #include "adamas/llama.h"
 #include "adamas/matvec.h"
 #include "adamas/quant.h"
+#include "core/large_block.h"
 #include "model/decode_matvec.h"
 #include "model/prefill_gemm.h"
 
@@ -42,23 +43,33 @@ struct DecodeWeights {
     std::vector<Layer> layers;
     DecodeMatrix output;
     DecodeScratch scratch;
+    LargeBlock arena;  // every packed matrix, back to back on huge pages: ~100 MB streamed per token
 
     // Packs every matrix that can be (in parallel over matrices: ~0.1 s for the default model).
     DecodeWeights(const LlamaModel& model, bool quantized, ThreadPool& pool) {
         const int n = model.config().n_layer;
         layers.resize(size_t(n));
-        pool.parallel_for(int64_t(n) * 7 + 1, [&](int64_t item, int) {
-            if (item == int64_t(n) * 7) {
-                output = DecodeMatrix(model.output(), quantized);
-                return;
-            }
-            const LlamaLayer& w = model.layer(int(item / 7));
-            Layer& l = layers[size_t(item / 7)];
-            const std::pair<DecodeMatrix*, const WeightMatrix*> matrices[] = {
-                {&l.q, &w.q},       {&l.k, &w.k},   {&l.v, &w.v},      {&l.o, &w.o},
-                {&l.gate, &w.gate}, {&l.up, &w.up}, {&l.down, &w.down}};
-            const auto& [dst, src] = matrices[item % 7];
-            *dst = DecodeMatrix(*src, quantized);
+        // Matrix i of the step's order: 7 per layer, then the output projection.
+        auto source = [&](int64_t i) -> const WeightMatrix& {
+            if (i == int64_t(n) * 7) return model.output();
+            const LlamaLayer& w = model.layer(int(i / 7));
+            const WeightMatrix* all[] = {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down};
+            return *all[i % 7];
+        };
+        auto target = [&](int64_t i) -> DecodeMatrix& {
+            if (i == int64_t(n) * 7) return output;
+            Layer& l = layers[size_t(i / 7)];
+            DecodeMatrix* all[] = {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down};
+            return *all[i % 7];
+        };
+        const int64_t count = int64_t(n) * 7 + 1;
+        std::vector<int64_t> offsets(size_t(count) + 1, 0);
+        for (int64_t i = 0; i < count; ++i)
+            offsets[size_t(i) + 1] = offsets[size_t(i)] + DecodeMatrix::arena_bytes(source(i), quantized);
+        if (offsets.back() > 0) arena = allocate_large_block(size_t(offsets.back()), "the packed weights");
+        pool.parallel_for(count, [&](int64_t i, int) {
+            target(i) =
+                DecodeMatrix(source(i), quantized, arena ? arena.get() + offsets[size_t(i)] : nullptr);
         });
     }
 };

@@ -3,6 +3,7 @@
 #include "adamas/packed_matvec.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "adamas/dtype.h"
@@ -79,15 +80,14 @@ bool PackedMatrix::packable(GgmlType type) {
     return type == GgmlType::q4_0 || type == GgmlType::q4_1 || type == GgmlType::q8_0;
 }
 
-const uint8_t* PackedMatrix::base() const {
-    const auto address = reinterpret_cast<uintptr_t>(storage.data());
-    return storage.data() + ((64 - address % 64) % 64);
-}
+namespace {
 
-PackedMatrix PackedMatrix::pack(GgmlType type, const void* weights, int64_t rows, int64_t cols) {
-    const SourceBlock src = source_block(type);
-    if (cols % kBlock != 0 || rows <= 0)
-        fail("packed matvec: a {}×{} matrix cannot be packed (columns must be a multiple of 32)", rows, cols);
+// The layout's sizes for a type and shape (data left null).
+PackedMatrix layout(GgmlType type, int64_t rows, int64_t cols) {
+    source_block(type);  // Error for types that cannot be packed
+    if (cols % kBlock != 0 || cols <= 0 || rows <= 0)
+        fail("packed matvec: a {}×{} matrix cannot be packed (columns must be a positive multiple of 32)",
+             rows, cols);
     const bool q8 = type == GgmlType::q8_0;
     PackedMatrix m;
     m.type = type;
@@ -97,18 +97,41 @@ PackedMatrix PackedMatrix::pack(GgmlType type, const void* weights, int64_t rows
     m.code_bytes = q8 ? 8 * 64 : 4 * 64;
     m.scale_bytes = q8 ? 2 * kGroup : 4 * kGroup;
     m.group_bytes = (m.blocks * (m.code_bytes + m.scale_bytes) + 63) / 64 * 64;
-    m.storage.assign(size_t(m.groups() * m.group_bytes + 63), 0);
-    uint8_t* out = m.storage.data() + (m.base() - m.storage.data());
+    return m;
+}
+
+}  // namespace
+
+int64_t PackedMatrix::packed_bytes(GgmlType type, int64_t rows, int64_t cols) {
+    const PackedMatrix m = layout(type, rows, cols);
+    return m.groups() * m.group_bytes;
+}
+
+PackedMatrix PackedMatrix::pack(GgmlType type, const void* weights, int64_t rows, int64_t cols,
+                                uint8_t* destination) {
+    const SourceBlock src = source_block(type);
+    PackedMatrix m = layout(type, rows, cols);
+    const bool q8 = type == GgmlType::q8_0;
+    const size_t bytes = size_t(m.groups() * m.group_bytes);
+    if (!destination) {
+        m.owned.reset(static_cast<uint8_t*>(std::aligned_alloc(64, bytes)), [](uint8_t* p) { std::free(p); });
+        if (!m.owned) fail("packed matvec: cannot allocate {} bytes", bytes);
+        destination = m.owned.get();
+    }
+    ADAMAS_ASSERT(reinterpret_cast<uintptr_t>(destination) % 64 == 0);
+    std::memset(destination, 0, bytes);  // padding rows: codes 0, scales +0
+    m.data = destination;
+    uint8_t* out = destination;
     const auto* in = static_cast<const uint8_t*>(weights);
     const int64_t row_stride = m.blocks * src.bytes;
     for (int64_t g = 0; g < m.groups(); ++g)
         for (int64_t b = 0; b < m.blocks; ++b) {
-            uint8_t* dst = out + (m.codes(g) - m.base()) + b * m.code_bytes;
-            uint8_t* scales = out + (m.scales(g) - m.base()) + b * m.scale_bytes;
+            uint8_t* dst = out + g * m.group_bytes + b * m.code_bytes;
+            uint8_t* scales = out + g * m.group_bytes + m.blocks * m.code_bytes + b * m.scale_bytes;
             const int words = q8 ? 8 : 4;  // 4-byte words of codes per row and block
             for (int r = 0; r < kGroup; ++r) {
                 const int64_t row = g * kGroup + r;
-                if (row >= rows) break;  // padding rows stay zero: codes 0, scales +0
+                if (row >= rows) break;
                 const uint8_t* block = in + row * row_stride + b * src.bytes;
                 for (int j = 0; j < words; ++j)
                     for (int i = 0; i < 4; ++i) {
