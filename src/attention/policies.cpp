@@ -109,11 +109,21 @@ class AdamasPolicy final : public RankingPolicy {
         // Enough KV heads to keep every thread busy: one item per head estimates and then selects its
         // rows at once, while the head's distances are still in this core's cache. They never go out
         // to memory (1/16 of the code traffic saved) and selection reads them from L2, not DRAM.
-        fused_ = step.kv.kv_heads() >= 2 * threads;
-        const int head_rows = shared() ? 1 : g;
-        const size_t buffers = fused_ ? size_t(threads) : 1;
-        const size_t dist_size = size_t(fused_ ? head_rows : rows(step)) * size_t(stride_);
-        const size_t minima_size = size_t(fused_ ? head_rows : rows(step)) * size_t(block_stride_);
+        // Too few KV heads but enough query rows (GQA per head, e.g. 3 KV heads and 9 queries on 2
+        // threads): one item per row instead, each reading its head's codes (from cache after the
+        // first of the group), so the threads stay balanced and no phase waits for another.
+        if (step.kv.kv_heads() >= 2 * threads) {
+            fusion_ = Fusion::per_kv_head;
+        } else if (!shared() && g > 1 && step.q_heads >= 2 * threads) {
+            fusion_ = Fusion::per_row;
+        } else {
+            fusion_ = Fusion::none;
+        }
+        const bool fused = fusion_ != Fusion::none;
+        const int item_rows = fusion_ == Fusion::per_row ? 1 : (shared() ? 1 : g);
+        const size_t buffers = fused ? size_t(threads) : 1;
+        const size_t dist_size = size_t(fused ? item_rows : rows(step)) * size_t(stride_);
+        const size_t minima_size = size_t(fused ? item_rows : rows(step)) * size_t(block_stride_);
         if (distances_.size() < buffers) {
             distances_.resize(buffers);
             block_minima_.resize(buffers);
@@ -125,12 +135,13 @@ class AdamasPolicy final : public RankingPolicy {
         fused_select_s_.assign(size_t(threads), 0.0);
         fused_attend_s_.assign(size_t(threads), 0.0);
         fused_item_s_.assign(size_t(threads), 0.0);
-        if (fused_) return step.kv.kv_heads();
+        if (fusion_ == Fusion::per_kv_head) return step.kv.kv_heads();
+        if (fusion_ == Fusion::per_row) return step.q_heads;
         return step.kv.kv_heads() * chunks(step.kv.tokens, kEstimateChunk);
     }
     void estimate(const StepInputs& step, int64_t item, int thread) override {
         const int d = step.kv.head_dim, words = code_words(d), g = step.group();
-        if (fused_) return estimate_and_select(step, int(item), thread, *selection_);
+        if (fusion_ != Fusion::none) return estimate_and_select(step, int(item), thread, *selection_);
         const int64_t per_head = chunks(step.kv.tokens, kEstimateChunk);
         const int h = int(item / per_head);
         const int64_t begin = (item % per_head) * kEstimateChunk;
@@ -145,7 +156,7 @@ class AdamasPolicy final : public RankingPolicy {
                         stride_, minima);
     }
     void select(const StepInputs& step, int row, int thread, Selection& s) override {
-        if (fused_) return;  // done in estimate
+        if (fusion_ != Fusion::none) return;  // done in estimate
         select_row(step, distances_[0].data() + row * stride_, block_minima_[0].data() + row * block_stride_,
                    row, thread, s);
     }
@@ -153,7 +164,7 @@ class AdamasPolicy final : public RankingPolicy {
         selection_ = &s;
         row_ready_ = std::move(row_ready);
     }
-    bool attends_in_estimate() const override { return fused_ && row_ready_ != nullptr; }
+    bool attends_in_estimate() const override { return fusion_ != Fusion::none && row_ready_ != nullptr; }
     FusedShares fused_shares() const override {
         double select = 0, attend = 0, total = 0;
         for (size_t t = 0; t < fused_item_s_.size(); ++t) {
@@ -171,25 +182,29 @@ class AdamasPolicy final : public RankingPolicy {
             {dist, size_t(step.kv.tokens)}, max_distance(step.kv.head_dim), rule_of(config_),
             s.indices.data() + row * s.row_capacity, scratch_[size_t(thread)], minima);
     }
-    void estimate_and_select(const StepInputs& step, int h, int thread, Selection& s) {
+    // One fused item: a KV head with all its rows (per_kv_head), or one query row (per_row).
+    void estimate_and_select(const StepInputs& step, int item, int thread, Selection& s) {
         using Clock = std::chrono::steady_clock;
         const auto start = Clock::now();
         const int words = code_words(step.kv.head_dim), g = step.group();
+        const bool per_row = fusion_ == Fusion::per_row;
+        const int h = per_row ? item / g : item;
+        const int first_row = per_row ? item : (shared() ? h : h * g);  // selection row of the first
+        const int item_rows = per_row || shared() ? 1 : g;
         uint16_t* dist = distances_[size_t(thread)].data();
         uint16_t* minima = block_minima_[size_t(thread)].data();
         const CodeRows keys{step.kv.heads[size_t(h)].codes, step.kv.tokens, words};
-        group_distances(query_codes_.data() + h * g * words, g, keys, config_.metric, config_.gqa, dist,
-                        stride_, BlockMinima{minima, block_stride_});
+        // Per row: that query alone (per-head distances depend only on their own query).
+        group_distances(query_codes_.data() + (per_row ? item : h * g) * words, per_row ? 1 : g, keys,
+                        config_.metric, config_.gqa, dist, stride_, BlockMinima{minima, block_stride_});
         const auto estimated = Clock::now();
-        const int head_rows = shared() ? 1 : g;
-        for (int r = 0; r < head_rows; ++r)
-            select_row(step, dist + r * stride_, minima + r * block_stride_, shared() ? h : h * g + r, thread,
-                       s);
+        for (int r = 0; r < item_rows; ++r)
+            select_row(step, dist + r * stride_, minima + r * block_stride_, first_row + r, thread, s);
         const auto selected = Clock::now();
         // Attending here overlaps this thread's gathers with the other threads' code streaming.
         if (row_ready_)
-            for (int r = 0; r < head_rows; ++r)
-                row_ready_(shared() ? h : h * g + r, thread);
+            for (int r = 0; r < item_rows; ++r)
+                row_ready_(first_row + r, thread);
         const auto done = Clock::now();
         fused_select_s_[size_t(thread)] += std::chrono::duration<double>(selected - estimated).count();
         fused_attend_s_[size_t(thread)] += std::chrono::duration<double>(done - selected).count();
@@ -201,7 +216,7 @@ class AdamasPolicy final : public RankingPolicy {
     // one KV head's rows (fused).
     std::vector<std::vector<uint16_t>> distances_, block_minima_;
     int64_t stride_ = 0, block_stride_ = 0;
-    bool fused_ = false;
+    enum class Fusion { none, per_kv_head, per_row } fusion_ = Fusion::none;
     Selection* selection_ = nullptr;
     RowReady row_ready_;
     std::vector<double> fused_select_s_, fused_attend_s_, fused_item_s_;  // per thread, this step

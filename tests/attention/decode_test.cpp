@@ -301,6 +301,39 @@ TEST(Decode, FusedAndSplitEstimateSelectAgree) {
     }
 }
 
+TEST(Decode, FusedRowsMatchFusedHeadsAndSplitPhases) {
+    // 3 KV heads, 9 query heads (SmolLM2's shape): one thread fuses per KV head, two threads fuse per
+    // query row (too few KV heads to balance), eight threads run the split phases. All agree.
+    Fixture f(9, 3, 64, 9000, DType::f16, 0.5f, 43);
+    for (GqaMode gqa : {GqaMode::per_head, GqaMode::shared}) {
+        PolicyConfig c;
+        c.budget = 100;
+        c.gqa = gqa;
+        ThreadPool one(1), two(2), eight(8);
+        DecodeAttention heads(c, 9, one), rows(c, 9, two), split(c, 9, eight);
+        std::vector<float> out[3];
+        DecodeAttention* runs[3] = {&heads, &rows, &split};
+        for (int i = 0; i < 3; ++i) {
+            out[i].resize(9 * 64);
+            const DecodeRequest r{f.q.data(), f.cache.view(0), out[i].data()};
+            DecodeTimings timings;
+            runs[i]->run({&r, 1}, &timings);
+            EXPECT_GT(timings.select_s, 0.0) << "run " << i;
+        }
+        for (int i = 1; i < 3; ++i) {
+            const Selection &x = runs[0]->selection(0), &y = runs[i]->selection(0);
+            ASSERT_EQ(x.rows, y.rows);
+            for (int r = 0; r < x.rows; ++r) {
+                const auto rx = x.row(r), ry = y.row(r);
+                ASSERT_EQ(std::vector<int32_t>(rx.begin(), rx.end()),
+                          std::vector<int32_t>(ry.begin(), ry.end()))
+                    << gqa_name(gqa) << " run " << i << " row " << r;
+            }
+            EXPECT_LT(test::relative_error(out[i].data(), out[0].data(), out[0].size()), 1e-6) << "run " << i;
+        }
+    }
+}
+
 TEST(Decode, BatchOfSequencesEqualsOneByOne) {
     ThreadPool pool(2);
     Fixture a(8, 2, 128, 3000, DType::f16, 0.5f, 21), b(8, 2, 128, 1500, DType::f16, 0.5f, 22);
