@@ -148,7 +148,7 @@ class LlamaRunner {
     int64_t position_ = 0;
     double attention_s_ = 0;
     // Activations of one token.
-    std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, logits_;
+    std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, logits_;
     RopeTable rope_;
     // Activations of a prefill chunk (tokens × width) and the dequantized weights of one projection.
     std::vector<float> bx_, bxn_, bq_, bk_, bv_, batt_, bg_, bu_, weight_scratch_;

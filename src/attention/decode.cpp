@@ -74,7 +74,9 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
         estimate_starts.push_back(estimate_items);
         estimate_items += slot.policy->prepare(slot.step, *slot.selection, threads);
         select_starts.push_back(select_rows);
-        select_rows += slot.selection->all_tokens ? 0 : slot.selection->rows;
+        // Policies that attend inside estimate have selected there too: no select job for them.
+        select_rows +=
+            slot.selection->all_tokens || slot.policy->attends_in_estimate() ? 0 : slot.selection->rows;
     }
     pool_.parallel_for(estimate_items, [&](int64_t item, int thread) {
         const size_t r = owner_of(estimate_starts, item);

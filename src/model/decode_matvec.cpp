@@ -3,6 +3,7 @@
 #include "model/decode_matvec.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "adamas/error.h"
 #include "adamas/matvec.h"
@@ -30,6 +31,14 @@ int64_t DecodeMatrix::arena_bytes(const WeightMatrix& weights, bool quantized_ac
 
 int64_t DecodeMatrix::items() const {
     return (weights_.rows + kRowsPerItem - 1) / kRowsPerItem;
+}
+
+int64_t DecodeMatrix::item_begin(int64_t item) const {
+    return item * kRowsPerItem;
+}
+
+int64_t DecodeMatrix::item_end(int64_t item) const {
+    return std::min(weights_.rows, (item + 1) * kRowsPerItem);
 }
 
 void DecodeMatrix::run_item(int64_t item, const float* x, const QuantizedVector* qx, float* y) const {
@@ -74,6 +83,47 @@ void decode_matvecs(ThreadPool& pool, std::initializer_list<DecodeProduct> produ
             item -= items;
             ++i;
         }
+    });
+}
+
+namespace {
+
+// The 8-bit codes of x when any of the matrices is packed (quantized once for all of them).
+const QuantizedVector* codes_for(std::initializer_list<const DecodeMatrix*> matrices, const float* x,
+                                 QuantizedVector& codes) {
+    for (const DecodeMatrix* m : matrices)
+        if (m->packed()) {
+            quantize_vector(x, m->weights().cols, codes);
+            return &codes;
+        }
+    return nullptr;
+}
+
+}  // namespace
+
+void decode_matvec_add(ThreadPool& pool, const DecodeMatrix& m, const float* x, float* y,
+                       DecodeScratch& scratch) {
+    const QuantizedVector* qx = codes_for({&m}, x, scratch.codes[0]);
+    if (scratch.product.size() < size_t(m.weights().rows)) scratch.product.resize(size_t(m.weights().rows));
+    float* product = scratch.product.data();
+    pool.parallel_for(m.items(), [&](int64_t item, int) {
+        m.run_item(item, x, qx, product);
+        for (int64_t r = m.item_begin(item), e = m.item_end(item); r < e; ++r)
+            y[r] += product[r];
+    });
+}
+
+void decode_swiglu(ThreadPool& pool, const DecodeMatrix& gate, const DecodeMatrix& up, const float* x,
+                   float* out, DecodeScratch& scratch) {
+    ADAMAS_ASSERT(gate.weights().rows == up.weights().rows && gate.weights().cols == up.weights().cols);
+    const QuantizedVector* qx = codes_for({&gate, &up}, x, scratch.codes[0]);
+    if (scratch.product.size() < size_t(up.weights().rows)) scratch.product.resize(size_t(up.weights().rows));
+    float* up_rows = scratch.product.data();
+    pool.parallel_for(gate.items(), [&](int64_t item, int) {
+        gate.run_item(item, x, qx, out);
+        up.run_item(item, x, qx, up_rows);
+        for (int64_t r = gate.item_begin(item), e = gate.item_end(item); r < e; ++r)
+            out[r] = out[r] / (1.0f + std::exp(-out[r])) * up_rows[r];
     });
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <initializer_list>
+#include <vector>
 
 #include "adamas/llama.h"
 #include "adamas/packed_matvec.h"
@@ -25,6 +26,8 @@ class DecodeMatrix {
     bool packed() const { return packed_.rows > 0; }
     // Work items of about 64 rows each, and the product of one of them.
     int64_t items() const;
+    int64_t item_begin(int64_t item) const;  // first row of an item
+    int64_t item_end(int64_t item) const;    // one past its last row
     void run_item(int64_t item, const float* x, const QuantizedVector* qx,
                   float* y) const;  // qx: when packed
 
@@ -39,13 +42,23 @@ struct DecodeProduct {
     float* y;        // m.weights().rows floats
 };
 
-// Activation codes reused across calls (no allocation per step once sized).
+// Activation codes and a product buffer reused across calls (no allocation per step once sized).
 struct DecodeScratch {
     QuantizedVector codes[3];
+    std::vector<float> product;
 };
 
 // Runs several products as one pool job: a decode step has ~200 of them and each job is a hand-off
 // between threads. Products that read the same x share one quantization of it (at most 3 distinct x).
 void decode_matvecs(ThreadPool& pool, std::initializer_list<DecodeProduct> products, DecodeScratch& scratch);
+
+// y += m · x, the residual add done by each item on its own rows (no serial pass after the job).
+void decode_matvec_add(ThreadPool& pool, const DecodeMatrix& m, const float* x, float* y,
+                       DecodeScratch& scratch);
+
+// out = SiLU(gate · x) ⊙ (up · x): each item computes the same rows of both products and combines them,
+// so the feed-forward's element-wise step runs in parallel inside the job.
+void decode_swiglu(ThreadPool& pool, const DecodeMatrix& gate, const DecodeMatrix& up, const float* x,
+                   float* out, DecodeScratch& scratch);
 
 }  // namespace adamas

@@ -105,7 +105,6 @@ LlamaRunner::LlamaRunner(const LlamaModel& model, const RunnerOptions& options, 
     v_.resize(size_t(kv_dim));
     att_.resize(size_t(q_dim));
     gate_.resize(size_t(c.n_ff));
-    up_.resize(size_t(c.n_ff));
     logits_.resize(size_t(c.vocab));
     weights_ = std::make_unique<DecodeWeights>(model, options_.quantized_activations, pool);
     rope_ = make_rope_table(c.rope_style, c.rope_dims, c.rope_theta, c.rope_scaling, c.rope_freq_factors);
@@ -187,20 +186,11 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
         const DecodeRequest request{q_.data(), caches_[size_t(l)].view(0), att_.data()};
         (decode ? sparse_ : dense_)[size_t(l)]->run({&request, 1});
         attention_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        decode_matvecs(pool_, {{dw.o, att_.data(), xn_.data()}}, scratch);
-        for (int i = 0; i < c.n_embd; ++i)
-            x_[size_t(i)] += xn_[size_t(i)];
+        decode_matvec_add(pool_, dw.o, att_.data(), x_.data(), scratch);  // x += o · att
 
         rms_norm(x_.data(), w.ffn_norm, c.n_embd, c.rms_eps, xn_.data());
-        decode_matvecs(pool_, {{dw.gate, xn_.data(), gate_.data()}, {dw.up, xn_.data(), up_.data()}},
-                       scratch);
-        for (int i = 0; i < c.n_ff; ++i) {
-            const float g = gate_[size_t(i)];
-            gate_[size_t(i)] = g / (1.0f + std::exp(-g)) * up_[size_t(i)];  // SiLU(gate) · up
-        }
-        decode_matvecs(pool_, {{dw.down, gate_.data(), xn_.data()}}, scratch);
-        for (int i = 0; i < c.n_embd; ++i)
-            x_[size_t(i)] += xn_[size_t(i)];
+        decode_swiglu(pool_, dw.gate, dw.up, xn_.data(), gate_.data(), scratch);  // SiLU(gate) · up
+        decode_matvec_add(pool_, dw.down, gate_.data(), x_.data(), scratch);      // x += down · ffn
     }
     ++position_;
     if (!want_logits) return;  // inside a prompt only the last token's logits are needed
