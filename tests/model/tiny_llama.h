@@ -31,6 +31,8 @@ struct TinySpec {
     float rms_eps = 1e-5f;
     int64_t context = 512;
     nlohmann::json rope_scaling = nullptr;  // config.json's rope_scaling
+    // GGUF only: every matrix written as Q5_0 blocks of zeros, a format the engine does not compute with.
+    bool q5_0_matrices = false;
     bool qkv_bias() const { return arch == "qwen2"; }
 };
 
@@ -185,6 +187,10 @@ inline std::string tiny_gguf(const TinyModel& m, const std::function<void(GgufWr
         for (auto it = shape.rbegin(); it != shape.rend(); ++it)  // ggml: innermost first
             dims.push_back(uint64_t(*it));
         const std::string dtype = shape.size() == 2 ? s.dtype : "F32";
+        if (s.q5_0_matrices && shape.size() == 2) {  // 22 bytes per 32 elements; ggml type 6
+            w.tensor(gguf, 6, dims, std::string(size_t(int64_t(v.size()) / 32 * 22), '\0'));
+            return;
+        }
         w.tensor(gguf, gguf_type_of(dtype), dims, encode_floats(v, dtype));
     };
     put("model.embed_tokens.weight", "token_embd.weight");

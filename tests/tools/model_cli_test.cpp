@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "adamas/data_paths.h"
 #include "model/tiny_llama.h"
 #include "model/tokenizer_json_writer.h"
 #include "tools/cli_runner.h"
@@ -50,6 +51,36 @@ TEST_F(ModelCliTest, CorruptModelFilesAreBadInput) {
     EXPECT_NE(missing.err.find("nope.gguf"), std::string::npos) << missing.err;
     const Result directory = run(fmt::format("generate -m '{}' -p hello", dir_.string()));
     EXPECT_EQ(directory.code, 2) << directory.err;
+}
+
+TEST_F(ModelCliTest, UnsupportedArchitecturesAndTensorTypesAreBadInput) {
+    test::TinySpec arch;
+    arch.arch = "gemma2";
+    write("gemma2.gguf", test::tiny_gguf(test::make_tiny_model(arch, 1)));
+    test::TinySpec q5;
+    q5.q5_0_matrices = true;
+    write("q5_0.gguf", test::tiny_gguf(test::make_tiny_model(q5, 2)));
+    for (const auto& [name, message] : {std::pair{"gemma2.gguf", "architecture 'gemma2' is not supported"},
+                                        std::pair{"q5_0.gguf", "which the engine does not compute with"}}) {
+        const Result r =
+            run(fmt::format("bench e2e -m '{}' --contexts 64 --decode-tokens 1 --repeats 1", path(name)));
+        EXPECT_EQ(r.code, 2) << name << ": " << r.err;
+        EXPECT_NE(r.err.find(path(name)), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+        EXPECT_TRUE(r.out.empty());
+    }
+}
+
+TEST_F(ModelCliTest, PromptLongerThanTheContextIsAnError) {
+    if (!std::filesystem::exists(default_model_path())) GTEST_SKIP() << "model not installed";
+    std::string text;
+    for (int i = 0; i < 200; ++i)
+        text += "It is a truth universally acknowledged. ";
+    write("long.txt", text);
+    const Result r = run(fmt::format("generate -f '{}' -n 4 --ctx 256", path("long.txt")));
+    EXPECT_NE(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("exceed the context of 256 tokens"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
 TEST_F(ModelCliTest, BadOptionsAreUsageErrors) {
