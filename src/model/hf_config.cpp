@@ -2,14 +2,12 @@
 // GGUF keys and rope_scaling (linear, llama3, yarn). Hugging Face weights use rotate_half, so the RoPE
 // style is always neox and no Q/K permutation is needed.
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "adamas/error.h"
 #include "adamas/llama.h"
+#include "model/json_file.h"
 
 namespace adamas {
 
@@ -157,20 +155,7 @@ RopeScaling hf_rope_scaling(const ConfigJson& config, int64_t max_positions) {
 }  // namespace
 
 LlamaConfig LlamaConfig::from_hf_config(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot read (expected a Hugging Face config.json)", path);
-    std::error_code ec;
-    if (std::filesystem::file_size(path, ec) > kMaxConfigBytes)
-        fail("{}: larger than {} bytes (expected a small JSON config)", path, kMaxConfigBytes);
-    std::stringstream text;
-    text << in.rdbuf();
-    nlohmann::json json;
-    try {
-        json = nlohmann::json::parse(text.str());
-    } catch (const nlohmann::json::exception& e) {
-        fail("{}: not valid JSON ({})", path, e.what());
-    }
-    if (!json.is_object()) fail("{}: is a JSON {} (expected an object)", path, json.type_name());
+    const nlohmann::json json = read_json_object(path, kMaxConfigBytes, "a small JSON config");
     const ConfigJson config(path, json);
 
     LlamaConfig c;

@@ -2,9 +2,7 @@
 // model.safetensors.index.json. The index is untrusted like the shards: its shard names must stay inside
 // the directory, and every tensor it places must really be in that shard.
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +10,7 @@
 #include "adamas/error.h"
 #include "adamas/safetensors.h"
 #include "model/gguf_internal.h"
+#include "model/json_file.h"
 
 namespace adamas {
 
@@ -36,20 +35,8 @@ struct Index {
 };
 
 Index read_index(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot read", path);
-    std::error_code ec;
-    if (fs::file_size(path, ec) > kMaxIndexBytes)
-        fail("{}: larger than {} bytes (expected a small JSON index)", path, kMaxIndexBytes);
-    std::stringstream text;
-    text << in.rdbuf();
-    nlohmann::json json;
-    try {
-        json = nlohmann::json::parse(text.str());
-    } catch (const nlohmann::json::exception& e) {
-        fail("{}: not valid JSON ({})", path, e.what());
-    }
-    if (!json.is_object() || !json.contains("weight_map") || !json["weight_map"].is_object())
+    nlohmann::json json = read_json_object(path, kMaxIndexBytes, "a small JSON index");
+    if (!json.contains("weight_map") || !json["weight_map"].is_object())
         fail("{}: has no 'weight_map' object (expected {{\"weight_map\": {{tensor name: shard file}}}})",
              path);
     Index index;

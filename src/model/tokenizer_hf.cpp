@@ -2,15 +2,14 @@
 // (model.vocab, model.merges, added_tokens), the pre-tokenizer recognised from its declared structure,
 // and bos/eos/add_bos from tokenizer_config.json, config.json and the post-processor.
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "adamas/error.h"
 #include "adamas/tokenizer.h"
+#include "model/json_file.h"
 
 namespace adamas {
 
@@ -27,25 +26,14 @@ constexpr std::string_view kLlama3Split =
 constexpr std::string_view kQwen2Split =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
+// A JSON file of the model directory; nullopt when an optional one is absent.
 std::optional<json> read_json(const fs::path& path, bool required) {
     std::error_code ec;
     if (!fs::exists(path, ec)) {
         if (required) fail("{}: is missing (the model directory needs it for its tokenizer)", path.string());
         return std::nullopt;
     }
-    if (fs::file_size(path, ec) > kMaxJsonBytes)
-        fail("{}: larger than {} bytes (expected a tokenizer file)", path.string(), kMaxJsonBytes);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot read", path.string());
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-        json j = json::parse(text.str());
-        if (!j.is_object()) fail("{}: is a JSON {} (expected an object)", path.string(), j.type_name());
-        return j;
-    } catch (const json::exception& e) {
-        fail("{}: not valid JSON ({})", path.string(), e.what());
-    }
+    return read_json_object(path.string(), kMaxJsonBytes, "a tokenizer file");
 }
 
 const json* member(const json& object, const char* key) {

@@ -3,17 +3,17 @@
 // each supported pre-tokenizer is recognised from its structure; bos/eos/add_bos come from
 // tokenizer_config.json, config.json or the post-processor; anything else is an Error naming the file.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "adamas/error.h"
 #include "adamas/tokenizer.h"
+#include "model/tokenizer_fixtures.h"
 #include "model/tokenizer_json_writer.h"
+#include "scratch_dir.h"
 
 namespace adamas {
 namespace {
@@ -21,42 +21,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-json load_fixture(const std::string& name) {
-    std::ifstream in(std::string(ADAMAS_SOURCE_DIR) + "/tests/fixtures/tokenizer/" + name);
-    return json::parse(in);
-}
+using test::from_hex;
 
-TokenizerVocab fixture_vocab() {
-    const json j = load_fixture("smollm2_vocab.json");
-    TokenizerVocab v;
-    v.model = j["model"];
-    v.pre = j["pre"];
-    v.tokens = j["tokens"].get<std::vector<std::string>>();
-    v.token_types = j["token_types"].get<std::vector<int32_t>>();
-    v.merges = j["merges"].get<std::vector<std::string>>();
-    v.bos = j["bos"];
-    v.eos = j["eos"];
-    v.add_bos = j["add_bos"];
-    return v;
-}
-
-std::string from_hex(const std::string& hex) {
-    std::string out;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2)
-        out += char(std::stoi(hex.substr(i, 2), nullptr, 16));
-    return out;
-}
-
-class HfTokenizerTest : public ::testing::Test {
+class HfTokenizerTest : public test::ScratchDirTest {
   protected:
-    void SetUp() override {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        dir_ = fs::temp_directory_path() / fmt::format("adamas-hftok-{}-{}", ::getpid(), info->name());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-
     void write(const std::string& name, const std::string& text) const { std::ofstream(dir_ / name) << text; }
 
     // vocab_from_hf must fail with a message containing the file's path and `needle`.
@@ -71,12 +39,10 @@ class HfTokenizerTest : public ::testing::Test {
                 << "expected '" << needle << "' in: " << message;
         }
     }
-
-    fs::path dir_;
 };
 
 TEST_F(HfTokenizerTest, SmolLM2VocabularyRoundTripsAndEncodesTheReferenceCases) {
-    const TokenizerVocab want = fixture_vocab();
+    const TokenizerVocab want = test::smollm2_vocab();
     for (bool pairs : {true, false}) {
         test::write_hf_tokenizer(want, dir_, pairs);
         const TokenizerVocab got = vocab_from_hf(dir_.string());
@@ -90,7 +56,7 @@ TEST_F(HfTokenizerTest, SmolLM2VocabularyRoundTripsAndEncodesTheReferenceCases) 
         EXPECT_EQ(got.add_bos, want.add_bos);
     }
     const Tokenizer t = Tokenizer::from_vocab(vocab_from_hf(dir_.string()));
-    const json cases = load_fixture("smollm2_cases.json")["encode"];
+    const json cases = test::load_tokenizer_fixture("smollm2_cases.json")["encode"];
     for (const auto& c : cases)
         EXPECT_EQ(t.encode(from_hex(c["text_hex"]), false, c["parse_special"].get<bool>()),
                   c["ids"].get<std::vector<int32_t>>())

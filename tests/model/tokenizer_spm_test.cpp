@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -14,46 +13,24 @@
 #include "adamas/error.h"
 #include "adamas/gguf.h"
 #include "adamas/tokenizer.h"
+#include "model/tokenizer_fixtures.h"
 
 namespace adamas {
 namespace {
 
-std::string fixture_path(const std::string& name) {
-    return std::string(ADAMAS_SOURCE_DIR) + "/tests/fixtures/tokenizer/" + name;
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open " + path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::string from_hex(const std::string& hex) {
-    std::string out;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2)
-        out += char(std::stoi(hex.substr(i, 2), nullptr, 16));
-    return out;
-}
-
-std::string printable(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s)
-        out += (c >= 0x20 && c < 0x7f) ? std::string(1, char(c)) : fmt::format("\\x{:02x}", c);
-    return out;
-}
+using test::from_hex;
+using test::printable;
 
 const std::string kVocab = "ggml-vocab-llama-spm.gguf";
 
 const Tokenizer& llama_spm() {
     static const Tokenizer tokenizer =
-        Tokenizer::from_vocab(vocab_from_gguf(GgufFile::open(fixture_path(kVocab))));
+        Tokenizer::from_vocab(vocab_from_gguf(GgufFile::open(test::tokenizer_fixture_path(kVocab))));
     return tokenizer;
 }
 
 TEST(TokenizerSpm, LlamaVocabularyAsDeclared) {
-    TokenizerVocab v = vocab_from_gguf(GgufFile::open(fixture_path(kVocab)));
+    TokenizerVocab v = vocab_from_gguf(GgufFile::open(test::tokenizer_fixture_path(kVocab)));
     EXPECT_EQ(v.model, "llama");
     ASSERT_EQ(v.tokens.size(), 32000u);
     ASSERT_EQ(v.scores.size(), 32000u);
@@ -75,7 +52,7 @@ TEST(TokenizerSpm, LlamaVocabularyAsDeclared) {
 // Our cases: ids from llama-tokenize, decoded text from llama_detokenize (make_spm_fixtures.py).
 TEST(TokenizerSpm, EncodeAndDecodeMatchLlamaCpp) {
     const Tokenizer& t = llama_spm();
-    nlohmann::json cases = nlohmann::json::parse(read_file(fixture_path("llama_spm_cases.json")))["cases"];
+    nlohmann::json cases = test::load_tokenizer_fixture("llama_spm_cases.json")["cases"];
     ASSERT_GE(cases.size(), 40u);
     for (const auto& c : cases) {
         std::string text = from_hex(c["text_hex"]);
@@ -90,8 +67,8 @@ TEST(TokenizerSpm, EncodeAndDecodeMatchLlamaCpp) {
 // test-tokenizer-0 reads them; every one of them also decodes back to itself.
 TEST(TokenizerSpm, MatchesLlamaCppVocabTests) {
     const Tokenizer& t = llama_spm();
-    const std::string inp = read_file(fixture_path(kVocab + ".inp"));
-    std::istringstream out(read_file(fixture_path(kVocab + ".out")));
+    const std::string inp = test::read_tokenizer_fixture(kVocab + ".inp");
+    std::istringstream out(test::read_tokenizer_fixture(kVocab + ".out"));
     const std::string sep = "\n__ggml_vocab_test__\n";
     std::vector<std::string> texts;
     for (size_t pos = 0; pos < inp.size();) {
@@ -154,13 +131,13 @@ TEST(TokenizerSpm, InvalidUtf8ByteIsItsOwnCharacter) {
 // must give exactly what one merge loop over the whole text gives; a piece that spans words, which no
 // text here contains, turns the word split off.
 TEST(TokenizerSpm, WordByWordEqualsWholeText) {
-    TokenizerVocab v = vocab_from_gguf(GgufFile::open(fixture_path(kVocab)));
+    TokenizerVocab v = vocab_from_gguf(GgufFile::open(test::tokenizer_fixture_path(kVocab)));
     v.tokens.push_back("\x01\xe2\x96\x81\x01");
     v.scores.push_back(-1e9f);
     v.token_types.push_back(int32_t(TokenType::normal));
     const Tokenizer whole = Tokenizer::from_vocab(v);
     const Tokenizer& words = llama_spm();
-    nlohmann::json cases = nlohmann::json::parse(read_file(fixture_path("llama_spm_cases.json")))["cases"];
+    nlohmann::json cases = test::load_tokenizer_fixture("llama_spm_cases.json")["cases"];
     std::vector<std::string> texts;
     for (const auto& c : cases)
         texts.push_back(from_hex(c["text_hex"]));

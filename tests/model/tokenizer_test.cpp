@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -12,48 +11,15 @@
 #include "adamas/error.h"
 #include "adamas/gguf.h"
 #include "adamas/tokenizer.h"
+#include "model/tokenizer_fixtures.h"
 #include "model/tokenizer_pretokenize.h"
 
 namespace adamas {
 namespace {
 
-std::string fixture_path(const std::string& name) {
-    return std::string(ADAMAS_SOURCE_DIR) + "/tests/fixtures/tokenizer/" + name;
-}
-
-nlohmann::json load_json(const std::string& name) {
-    std::ifstream in(fixture_path(name));
-    if (!in) throw std::runtime_error("cannot open " + fixture_path(name));
-    return nlohmann::json::parse(in);
-}
-
-std::string from_hex(const std::string& hex) {
-    std::string out;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2)
-        out += char(std::stoi(hex.substr(i, 2), nullptr, 16));
-    return out;
-}
-
-std::string printable(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s)
-        out += (c >= 0x20 && c < 0x7f) ? std::string(1, char(c)) : fmt::format("\\x{:02x}", c);
-    return out;
-}
-
-TokenizerVocab smollm2_vocab() {
-    nlohmann::json j = load_json("smollm2_vocab.json");
-    TokenizerVocab v;
-    v.model = j["model"];
-    v.pre = j["pre"];
-    v.tokens = j["tokens"].get<std::vector<std::string>>();
-    v.token_types = j["token_types"].get<std::vector<int32_t>>();
-    v.merges = j["merges"].get<std::vector<std::string>>();
-    v.bos = j["bos"];
-    v.eos = j["eos"];
-    v.add_bos = j["add_bos"];
-    return v;
-}
+using test::from_hex;
+using test::printable;
+using test::smollm2_vocab;
 
 const Tokenizer& smollm2() {
     static const Tokenizer tokenizer = Tokenizer::from_vocab(smollm2_vocab());
@@ -93,7 +59,7 @@ TEST(Tokenizer, VocabFromGgufMatchesFixture) {
 
 TEST(Tokenizer, EncodeMatchesReferenceIds) {
     const Tokenizer& t = smollm2();
-    nlohmann::json cases = load_json("smollm2_cases.json")["encode"];
+    nlohmann::json cases = test::load_tokenizer_fixture("smollm2_cases.json")["encode"];
     ASSERT_GE(cases.size(), 30u);
     for (const auto& c : cases) {
         std::string text = from_hex(c["text_hex"]);
@@ -105,7 +71,7 @@ TEST(Tokenizer, EncodeMatchesReferenceIds) {
 }
 
 TEST(Tokenizer, PreTokenizerMatchesReferencePieces) {
-    nlohmann::json cases = load_json("smollm2_cases.json")["pretokenize"];
+    nlohmann::json cases = test::load_tokenizer_fixture("smollm2_cases.json")["pretokenize"];
     ASSERT_GE(cases.size(), 40u);
     for (const auto& c : cases) {
         PreTokenizer pre = PreTokenizer::for_name(c["pre"].get<std::string>());
