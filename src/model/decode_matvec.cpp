@@ -1,5 +1,5 @@
 // Decode-step products: choosing packed or block kernels per matrix, quantizing each distinct input
-// once, and spreading ~64-row items of all products of a step over the pool in one job.
+// once, and spreading a few long row ranges of every product of a step over the pool in one job.
 #include "model/decode_matvec.h"
 
 #include <algorithm>
@@ -10,15 +10,8 @@
 
 namespace adamas {
 
-namespace {
-
-constexpr int64_t kRowsPerItem = 64;  // rows per pool item: 4 packed groups
-constexpr int64_t kGroupsPerItem = kRowsPerItem / PackedMatrix::kGroupRows;
-
-}  // namespace
-
-DecodeMatrix::DecodeMatrix(const WeightMatrix& weights, bool quantized_activations, uint8_t* arena)
-    : weights_(weights) {
+DecodeMatrix::DecodeMatrix(const WeightMatrix& weights, bool quantized_activations, int parts, uint8_t* arena)
+    : weights_(weights), parts_(std::max(parts, 1)) {
     if (quantized_activations && PackedMatrix::packable(weights.type))
         packed_ = PackedMatrix::pack(weights.type, weights.data, weights.rows, weights.cols, arena);
 }
@@ -29,24 +22,19 @@ int64_t DecodeMatrix::arena_bytes(const WeightMatrix& weights, bool quantized_ac
                : 0;
 }
 
-int64_t DecodeMatrix::items() const {
-    return (weights_.rows + kRowsPerItem - 1) / kRowsPerItem;
-}
-
 int64_t DecodeMatrix::item_begin(int64_t item) const {
-    return item * kRowsPerItem;
+    return std::min(weights_.rows, unit_begin(item) * (packed() ? PackedMatrix::kGroupRows : 1));
 }
 
 int64_t DecodeMatrix::item_end(int64_t item) const {
-    return std::min(weights_.rows, (item + 1) * kRowsPerItem);
+    return item + 1 == items() ? weights_.rows : item_begin(item + 1);
 }
 
 void DecodeMatrix::run_item(int64_t item, const float* x, const QuantizedVector* qx, float* y) const {
     if (packed()) {
-        const int64_t begin = item * kGroupsPerItem;
-        packed_matvec(packed_, *qx, begin, std::min(packed_.groups(), begin + kGroupsPerItem), y);
+        packed_matvec(packed_, *qx, unit_begin(item), unit_begin(item + 1), y);
     } else {
-        const int64_t begin = item * kRowsPerItem, end = std::min(weights_.rows, begin + kRowsPerItem);
+        const int64_t begin = item_begin(item), end = item_end(item);
         matvec(weights_.type, weights_.data, weights_.cols, x, begin, end, y + begin);
     }
 }
@@ -116,6 +104,14 @@ void decode_matvec_add(ThreadPool& pool, const DecodeMatrix& m, const float* x, 
 void decode_swiglu(ThreadPool& pool, const DecodeMatrix& gate, const DecodeMatrix& up, const float* x,
                    float* out, DecodeScratch& scratch) {
     ADAMAS_ASSERT(gate.weights().rows == up.weights().rows && gate.weights().cols == up.weights().cols);
+    if (gate.packed() != up.packed()) {  // their items cover different rows: two products, then combine
+        if (scratch.product.size() < size_t(up.weights().rows))
+            scratch.product.resize(size_t(up.weights().rows));
+        decode_matvecs(pool, {{gate, x, out}, {up, x, scratch.product.data()}}, scratch);
+        for (int64_t r = 0; r < gate.weights().rows; ++r)
+            out[r] = out[r] / (1.0f + std::exp(-out[r])) * scratch.product[size_t(r)];
+        return;
+    }
     const QuantizedVector* qx = codes_for({&gate, &up}, x, scratch.codes[0]);
     if (scratch.product.size() < size_t(up.weights().rows)) scratch.product.resize(size_t(up.weights().rows));
     float* up_rows = scratch.product.data();

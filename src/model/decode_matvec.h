@@ -1,6 +1,7 @@
 // The decode step's matrix-vector products: packed integer kernels (8-bit activations, as llama.cpp)
 // for Q4_0/Q4_1/Q8_0 weights, the float block kernels for every other type, spread over the pool.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 #include <vector>
@@ -17,23 +18,31 @@ class DecodeMatrix {
   public:
     DecodeMatrix() = default;
     // `arena`: where a packed copy goes (PackedMatrix::packed_bytes of it, 64-byte aligned); null: the
-    // copy owns its storage.
-    DecodeMatrix(const WeightMatrix& weights, bool quantized_activations, uint8_t* arena = nullptr);
+    // copy owns its storage. `parts`: how many work items a product is split into (see items()).
+    DecodeMatrix(const WeightMatrix& weights, bool quantized_activations, int parts,
+                 uint8_t* arena = nullptr);
     // Bytes a packed copy of `weights` needs in an arena: 0 when it will not be packed.
     static int64_t arena_bytes(const WeightMatrix& weights, bool quantized_activations);
 
     const WeightMatrix& weights() const { return weights_; }
     bool packed() const { return packed_.rows > 0; }
-    // Work items of about 64 rows each, and the product of one of them.
-    int64_t items() const;
+    // Work items: `parts` contiguous row ranges (fewer for tiny matrices). Long contiguous streams per
+    // thread measured 2.26 ms for the default model's weights against 2.79 ms with 64-row items handed
+    // out in turn (two threads, whose hardware prefetchers then restarted on every item).
+    int64_t items() const { return std::min<int64_t>(parts_, units()); }
     int64_t item_begin(int64_t item) const;  // first row of an item
     int64_t item_end(int64_t item) const;    // one past its last row
     void run_item(int64_t item, const float* x, const QuantizedVector* qx,
                   float* y) const;  // qx: when packed
 
   private:
+    // Rows come in units of a packed group (16 rows) or of one row.
+    int64_t units() const { return packed() ? packed_.groups() : weights_.rows; }
+    int64_t unit_begin(int64_t item) const { return units() * item / items(); }
+
     WeightMatrix weights_;
     PackedMatrix packed_;
+    int parts_ = 1;
 };
 
 struct DecodeProduct {

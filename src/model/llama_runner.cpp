@@ -68,8 +68,9 @@ struct DecodeWeights {
             offsets[size_t(i) + 1] = offsets[size_t(i)] + DecodeMatrix::arena_bytes(source(i), quantized);
         if (offsets.back() > 0) arena = allocate_large_block(size_t(offsets.back()), "the packed weights");
         pool.parallel_for(count, [&](int64_t i, int) {
-            target(i) =
-                DecodeMatrix(source(i), quantized, arena ? arena.get() + offsets[size_t(i)] : nullptr);
+            // Two contiguous row ranges per thread and product (see DecodeMatrix::items).
+            target(i) = DecodeMatrix(source(i), quantized, 2 * pool.size(),
+                                     arena ? arena.get() + offsets[size_t(i)] : nullptr);
         });
     }
 };
