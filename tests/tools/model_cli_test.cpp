@@ -1,12 +1,16 @@
 // The model subcommands' command lines: help, and bad input ending with a message naming the input and
-// the documented exit code — corrupt model files, missing text files, impossible options. None of these
-// needs the real model.
+// the documented exit code — corrupt model files, missing text files, impossible options — and the
+// commands on tiny models. The few on the real default model skip without it (CTest label `model`).
 #include <gtest/gtest.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "adamas/data_paths.h"
 #include "model/tiny_llama.h"
@@ -151,6 +155,104 @@ TEST_F(ModelCliTest, HfDirectoryWithTokenizerRunsTextCommands) {
         run(fmt::format("perplexity -m '{}' -f '{}' --ctx 32 --policies dense", model, path("text.txt")));
     EXPECT_EQ(ppl.code, 0) << ppl.err;
     EXPECT_NE(ppl.out.find("dense"), std::string::npos) << ppl.out;
+}
+
+// passkey on a tiny random model: the answers are noise, but every policy must see the same prompts
+// (one dense prefill, then each policy decodes the tail), and --details must report each of them.
+TEST_F(ModelCliTest, PasskeyReportsEveryPromptOfEveryPolicy) {
+    const TokenizerVocab vocab = test::tiny_vocab();
+    test::TinySpec spec;
+    spec.vocab = int(vocab.tokens.size());
+    const std::string model = path("hf");
+    test::write_hf_model(test::make_tiny_model(spec, 6), model);
+    test::write_hf_tokenizer(vocab, model);
+    std::string text;
+    for (int i = 0; i < 40; ++i)
+        text += "It is a truth universally acknowledged. Is it? Yes! ";
+    write("text.txt", text);
+    const std::string common = fmt::format(
+        "passkey -m '{}' -f '{}' --contexts 400,512 --depths 0:100:50 --keys 2 --policies dense,adamas "
+        "--budgets 16,32 --threads 2",
+        model, path("text.txt"));
+    for (const bool chat : {false, true}) {
+        const Result r =
+            run(fmt::format("{} --details --json '{}'{}", common, path("out.json"), chat ? " --chat" : ""));
+        ASSERT_EQ(r.code, 0) << r.err;
+        // The tiny model has no chat template: ChatML, with a warning.
+        EXPECT_EQ(r.err.find("formatting the prompt as ChatML") != std::string::npos, chat) << r.err;
+        EXPECT_NE(r.out.find("| adamas | 32 | 512 |"), std::string::npos) << r.out;
+        EXPECT_NE(r.out.find("| policy | budget | ctx | depth | key | answer | correct | decode tok/s |"),
+                  std::string::npos)
+            << r.out;
+        const auto cells = nlohmann::json::parse(test::slurp(path("out.json")));
+        ASSERT_EQ(cells.size(), 3u * 2 * 3);  // {dense, adamas@16, adamas@32} x contexts x depths
+        std::map<std::pair<int, int>, std::vector<int>> keys;  // (ctx, depth) -> keys, per policy
+        for (const auto& cell : cells) {
+            ASSERT_EQ(cell["trials"].size(), 2u) << cell.dump();
+            int correct = 0;
+            std::vector<int> cell_keys;
+            for (const auto& t : cell["trials"]) {
+                const int key = t["key"];
+                EXPECT_TRUE(key >= 10000 && key <= 99999) << key;
+                EXPECT_GT(t["decode_tok_per_s"].get<double>(), 0.0);
+                const std::string answer = t["answer"];
+                EXPECT_EQ(t["correct"].get<bool>(), answer.starts_with(std::to_string(key))) << answer;
+                correct += t["correct"].get<bool>();
+                cell_keys.push_back(key);
+            }
+            EXPECT_EQ(cell["correct"], correct);
+            EXPECT_EQ(cell["keys"], 2);
+            auto [it, first] = keys.try_emplace({cell["ctx"], cell["depth"]}, cell_keys);
+            if (!first) {
+                EXPECT_EQ(it->second, cell_keys) << "policies saw different keys: " << cell.dump();
+            }
+        }
+        EXPECT_EQ(keys.size(), 2u * 3);
+    }
+    // Without --details, the JSON holds the cells only.
+    const Result plain = run(fmt::format("{} --json '{}'", common, path("cells.json")));
+    ASSERT_EQ(plain.code, 0) << plain.err;
+    EXPECT_EQ(plain.out.find("| answer |"), std::string::npos) << plain.out;
+    const auto cells = nlohmann::json::parse(test::slurp(path("cells.json")));
+    ASSERT_EQ(cells.size(), 3u * 2 * 3);
+    EXPECT_FALSE(cells[0].contains("trials"));
+    EXPECT_TRUE(cells[0]["budget"].is_null());
+    EXPECT_EQ(cells[6]["budget"], 16);  // rows in order: dense, adamas@16, adamas@32
+    // A context too short for the prompt is a usage error; one past the model's is run, with a warning.
+    const Result too_short =
+        run(fmt::format("passkey -m '{}' -f '{}' --contexts 128 --keys 1", model, path("text.txt")));
+    EXPECT_EQ(too_short.code, 1) << too_short.err;
+    EXPECT_NE(too_short.err.find("--contexts 128 is too short"), std::string::npos) << too_short.err;
+    const Result too_long =
+        run(fmt::format("passkey -m '{}' -f '{}' --contexts 600 --depths 50:50:1 --keys 1 --policies dense",
+                        model, path("text.txt")));
+    EXPECT_EQ(too_long.code, 0) << too_long.err;
+    EXPECT_NE(too_long.err.find("exceeds the model's context length (512)"), std::string::npos)
+        << too_long.err;
+}
+
+TEST_F(ModelCliTest, PasskeyHelpShowsThePrompt) {
+    const Result r = run("passkey --help");
+    EXPECT_EQ(r.code, 0) << r.err;
+    for (const char* part : {"There is an important info hidden inside a lot of irrelevant text.",
+                             "The pass key is 12345. Remember it. 12345 is the pass key.",
+                             "What is the pass key? The pass key is", "--chat", "--details"})
+        EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
+}
+
+// On the default model, dense attention finds the key in 2K tokens of Austen, plain and chat prompts.
+TEST_F(ModelCliTest, PasskeyDenseRetrievesTheKey) {
+    const std::string corpus = corpus_path("austen.txt");
+    if (!fs::exists(default_model_path())) GTEST_SKIP() << "model not installed";
+    if (!fs::exists(corpus)) GTEST_SKIP() << "corpus not installed (scripts/fetch-corpus.sh)";
+    for (const char* format : {"", " --chat"}) {
+        const Result r = run(fmt::format(
+            "passkey -f '{}' --contexts 2048 --depths 25:75:50 --keys 1 --policies dense --json '{}'{}",
+            corpus, path("out.json"), format));
+        ASSERT_EQ(r.code, 0) << r.err;
+        for (const auto& cell : nlohmann::json::parse(test::slurp(path("out.json"))))
+            EXPECT_EQ(cell["correct"], 1) << format << ": " << cell.dump() << "\n" << r.out;
+    }
 }
 
 TEST_F(ModelCliTest, BadHfDirectoriesAreBadInput) {
