@@ -188,14 +188,18 @@ class AdamasPolicy final : public RankingPolicy {
         const auto start = Clock::now();
         const int words = code_words(step.kv.head_dim), g = step.group();
         const bool per_row = fusion_ == Fusion::per_row;
-        const int h = per_row ? item / g : item;
-        const int first_row = per_row ? item : (shared() ? h : h * g);  // selection row of the first
+        // Per row, items go round the KV heads (rows 0, g, 2g, ..., then 1, g+1, ...): the threads'
+        // concurrent items read different heads' codes, and a head's later rows find them in cache.
+        const int kv_heads = step.kv.kv_heads();
+        const int row = per_row ? (item % kv_heads) * g + item / kv_heads : 0;
+        const int h = per_row ? row / g : item;
+        const int first_row = per_row ? row : (shared() ? h : h * g);  // selection row of the first
         const int item_rows = per_row || shared() ? 1 : g;
         uint16_t* dist = distances_[size_t(thread)].data();
         uint16_t* minima = block_minima_[size_t(thread)].data();
         const CodeRows keys{step.kv.heads[size_t(h)].codes, step.kv.tokens, words};
         // Per row: that query alone (per-head distances depend only on their own query).
-        group_distances(query_codes_.data() + (per_row ? item : h * g) * words, per_row ? 1 : g, keys,
+        group_distances(query_codes_.data() + (per_row ? row : h * g) * words, per_row ? 1 : g, keys,
                         config_.metric, config_.gqa, dist, stride_, BlockMinima{minima, block_stride_});
         const auto estimated = Clock::now();
         for (int r = 0; r < item_rows; ++r)
