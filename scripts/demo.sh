@@ -57,7 +57,6 @@ echo "demo.sh: [2/3] model and corpus ($(elapsed))" >&2
 model=$(scripts/fetch-model.sh)
 corpus=$(scripts/fetch-corpus.sh)/austen.txt
 
-echo "demo.sh: [3/3] passkey retrieval, 8,192 tokens, dense / adamas@64 / adamas@128 ($(elapsed))" >&2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The demo's options, each left out when the command line gives it (adamas refuses an option twice).
@@ -80,13 +79,18 @@ given --keys || options+=(--keys 1)
 given --policies || options+=(--policies "dense,adamas")
 given --budgets || options+=(--budgets "64,128")
 given --details || options+=(--details)
-build/release/adamas passkey "${options[@]}" "$@" --json "$work/passkey.json" >/dev/null
+passkey=(build/release/adamas passkey "${options[@]}" "$@")
+echo "demo.sh: [3/3] pass-key retrieval ($(elapsed)): ${passkey[*]}" >&2
+"${passkey[@]}" --json "$work/passkey.json" >/dev/null
+# The table's title names the model and the text unless the command line chose others.
+title="$(basename "$model"), haystack $(basename "$corpus")"
+given -m --model -f --file && title="the command line's model and text"
 
-python3 - "$work/passkey.json" "$model" "$corpus" <<'PY'
-import json, os, sys
+python3 - "$work/passkey.json" "$title" <<'PY'
+import json, sys
 
-cells, model, corpus = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
-print(f"Pass-key retrieval: {os.path.basename(model)}, haystack {os.path.basename(corpus)}, greedy")
+cells, title = json.load(open(sys.argv[1])), sys.argv[2]
+print(f"Pass-key retrieval: {title}, greedy")
 print()
 rows = [("policy", "ctx", "depth", "key", "answer", "correct", "decode tok/s")]
 for cell in cells:
