@@ -14,6 +14,10 @@ struct SamplerOptions {
     uint64_t seed = 0;
 };
 
+// The index of the largest logit, the lowest index on a tie; NaN is never chosen (0 when every logit is
+// NaN or -inf). Vectorized: greedy decoding calls it on the whole vocabulary every step.
+int32_t argmax(std::span<const float> logits);
+
 class Sampler {
   public:
     explicit Sampler(const SamplerOptions& options);

@@ -99,9 +99,6 @@ class AdamasPolicy final : public RankingPolicy {
         if (step.kv.tokens <= config_.budget) return select_all(step, s);
         const int d = step.kv.head_dim, words = code_words(d), g = step.group();
         query_codes_.resize(size_t(step.q_heads * words));
-        for (int h = 0; h < step.q_heads; ++h)
-            rotate_encode({step.q + int64_t(h) * d, size_t(d)}, step.kv.heads[size_t(h / g)].tau,
-                          {query_codes_.data() + h * words, size_t(words)});
         stride_ = step.kv.tokens;
         block_stride_ = distance_blocks(stride_);
         size_selection(s, shared(), rows(step), std::min<int64_t>(config_.budget, step.kv.tokens));
@@ -120,6 +117,8 @@ class AdamasPolicy final : public RankingPolicy {
             fusion_ = Fusion::none;
         }
         const bool fused = fusion_ != Fusion::none;
+        if (!fused)  // fused items encode their own queries, in parallel
+            encode_queries(step, 0, step.q_heads);
         const int item_rows = fusion_ == Fusion::per_row ? 1 : (shared() ? 1 : g);
         const size_t buffers = fused ? size_t(threads) : 1;
         const size_t dist_size = size_t(fused ? item_rows : rows(step)) * size_t(stride_);
@@ -182,6 +181,13 @@ class AdamasPolicy final : public RankingPolicy {
             {dist, size_t(step.kv.tokens)}, max_distance(step.kv.head_dim), rule_of(config_),
             s.indices.data() + row * s.row_capacity, scratch_[size_t(thread)], minima);
     }
+    // Query heads [first, first + count): rotated and encoded into query_codes_.
+    void encode_queries(const StepInputs& step, int first, int count) {
+        const int d = step.kv.head_dim, words = code_words(d), g = step.group();
+        for (int h = first; h < first + count; ++h)
+            rotate_encode({step.q + int64_t(h) * d, size_t(d)}, step.kv.heads[size_t(h / g)].tau,
+                          {query_codes_.data() + h * words, size_t(words)});
+    }
     // One fused item: a KV head with all its rows (per_kv_head), or one query row (per_row).
     void estimate_and_select(const StepInputs& step, int item, int thread, Selection& s) {
         using Clock = std::chrono::steady_clock;
@@ -195,6 +201,7 @@ class AdamasPolicy final : public RankingPolicy {
         const int h = per_row ? row / g : item;
         const int first_row = per_row ? row : (shared() ? h : h * g);  // selection row of the first
         const int item_rows = per_row || shared() ? 1 : g;
+        encode_queries(step, per_row ? row : h * g, per_row ? 1 : g);
         uint16_t* dist = distances_[size_t(thread)].data();
         uint16_t* minima = block_minima_[size_t(thread)].data();
         const CodeRows keys{step.kv.heads[size_t(h)].codes, step.kv.tokens, words};

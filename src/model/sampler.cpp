@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "adamas/error.h"
 
@@ -12,14 +13,42 @@ Sampler::Sampler(const SamplerOptions& options) : options_(options), rng_(option
     if (!(options.top_p > 0.0f)) fail_usage("--top-p {} must be positive", options.top_p);
 }
 
+int32_t argmax(std::span<const float> logits) {
+    // 16 independent running maxima (the compiler keeps them in vector registers), then the lowest index
+    // among the lanes that hold the overall maximum. NaN never compares greater, so it is never chosen.
+    constexpr size_t kLanes = 16;
+    const size_t n = logits.size();
+    float value[kLanes];
+    int32_t index[kLanes];
+    for (size_t l = 0; l < kLanes; ++l) {
+        value[l] = -std::numeric_limits<float>::infinity();
+        index[l] = -1;
+    }
+    size_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (size_t l = 0; l < kLanes; ++l)
+            if (logits[i + l] > value[l]) {
+                value[l] = logits[i + l];
+                index[l] = int32_t(i + l);
+            }
+    for (; i < n; ++i)  // the tail goes to lane 0's running maximum
+        if (logits[i] > value[0]) {
+            value[0] = logits[i];
+            index[0] = int32_t(i);
+        }
+    int32_t best = -1;
+    float top = -std::numeric_limits<float>::infinity();
+    for (size_t l = 0; l < kLanes; ++l)
+        if (index[l] >= 0 && (best < 0 || value[l] > top || (value[l] == top && index[l] < best))) {
+            best = index[l];
+            top = value[l];
+        }
+    return best < 0 ? 0 : best;  // every logit NaN or -inf: the first
+}
+
 int32_t Sampler::sample(std::span<const float> logits) {
     ADAMAS_ASSERT(!logits.empty());
-    if (options_.temperature <= 0.0f) {
-        int32_t best = 0;
-        for (size_t i = 1; i < logits.size(); ++i)
-            if (logits[i] > logits[size_t(best)]) best = int32_t(i);
-        return best;
-    }
+    if (options_.temperature <= 0.0f) return argmax(logits);
     candidates_.clear();
     for (size_t i = 0; i < logits.size(); ++i)
         candidates_.emplace_back(logits[i], int32_t(i));
