@@ -150,6 +150,7 @@ class LlamaRunner {
     // Activations of one token.
     std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, logits_;
     RopeTable rope_;
+    std::vector<RopeAngles> angles_;  // per token of the step or prefill chunk
     // Activations of a prefill chunk (tokens × width) and the dequantized weights of one projection.
     std::vector<float> bx_, bxn_, bq_, bk_, bv_, batt_, bg_, bu_, weight_scratch_;
 };

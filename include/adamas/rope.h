@@ -55,8 +55,17 @@ struct RopeTable {
 RopeTable make_rope_table(RopeStyle style, int dims, float theta, const RopeScaling& scaling,
                           std::span<const float> freq_factors = {});
 
+// cos and sin of one position's angles, times the magnitude factor: every layer's queries and keys of a
+// token turn by the same angles, so a decode step computes them once rather than twice per layer.
+struct RopeAngles {
+    std::vector<float> cos, sin;  // rope.dims / 2 each
+};
+void rope_angles(const RopeTable& rope, int64_t position, RopeAngles& out);
+
 // Rotates the first rope.dims dims of each of `count` heads (`head_dim` floats apart) by
 // position · inv_freq[i], pairing dims as rope.style says.
+void apply_rope(const RopeTable& rope, const RopeAngles& angles, float* heads, int count, int head_dim);
+// The same, computing the angles of `position` first.
 void apply_rope(const RopeTable& rope, float* heads, int count, int head_dim, int64_t position);
 
 }  // namespace adamas

@@ -20,9 +20,17 @@ namespace {
 constexpr int64_t kPrefillChunk = 256;  // prompt tokens per batched pass: bounds activation memory
 
 void rms_norm(const float* x, const float* weight, int n, float eps, float* out) {
+    // Eight partial sums in double: vectorizable (one running sum is a chain of dependent adds).
+    double partial[8] = {};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; ++j)
+            partial[j] += double(x[i + j]) * x[i + j];
     double sum = 0;
-    for (int i = 0; i < n; ++i)
+    for (; i < n; ++i)
         sum += double(x[i]) * x[i];
+    for (double p : partial)
+        sum += p;
     const float scale = 1.0f / std::sqrt(float(sum / n) + eps);
     for (int i = 0; i < n; ++i)
         out[i] = x[i] * scale * weight[i];
@@ -168,6 +176,8 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
     dequantize_reference(embd.type,
                          static_cast<const uint8_t*>(embd.data) + token * row_bytes(embd.type, embd.cols),
                          embd.cols, x_.data());
+    if (angles_.empty()) angles_.resize(1);
+    rope_angles(rope_, position_, angles_[0]);
     for (int l = 0; l < c.n_layer; ++l) {
         const LlamaLayer& w = model_.layer(l);
         const DecodeWeights::Layer& dw = weights_->layers[size_t(l)];
@@ -180,8 +190,8 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
         add_bias(q_.data(), w.q_bias, q_dim);
         add_bias(k_.data(), w.k_bias, kv_dim);
         add_bias(v_.data(), w.v_bias, kv_dim);
-        apply_rope(rope_, q_.data(), c.n_head, c.head_dim, position_);
-        apply_rope(rope_, k_.data(), c.n_head_kv, c.head_dim, position_);
+        apply_rope(rope_, angles_[0], q_.data(), c.n_head, c.head_dim);
+        apply_rope(rope_, angles_[0], k_.data(), c.n_head_kv, c.head_dim);
         caches_[size_t(l)].append(0, KvTokens{k_.data(), v_.data(), 1, kv_dim, c.head_dim});
         const auto start = std::chrono::steady_clock::now();
         const DecodeRequest request{q_.data(), caches_[size_t(l)].view(0), att_.data()};
@@ -216,6 +226,9 @@ void LlamaRunner::prefill(std::span<const int32_t> tokens, bool want_logits) {
     grow(batt_, n * q_dim);
     grow(bg_, n * c.n_ff);
     grow(bu_, n * c.n_ff);
+    if (angles_.size() < size_t(n)) angles_.resize(size_t(n));
+    for (int64_t t = 0; t < n; ++t)
+        rope_angles(rope_, position_ + t, angles_[size_t(t)]);
     const WeightMatrix& embd = model_.token_embedding();
     for (int64_t t = 0; t < n; ++t)
         dequantize_reference(
@@ -234,8 +247,8 @@ void LlamaRunner::prefill(std::span<const int32_t> tokens, bool want_logits) {
             add_bias(bq_.data() + t * q_dim, w.q_bias, q_dim);
             add_bias(bk_.data() + t * kv_dim, w.k_bias, kv_dim);
             add_bias(bv_.data() + t * kv_dim, w.v_bias, kv_dim);
-            apply_rope(rope_, bq_.data() + t * q_dim, c.n_head, c.head_dim, position_ + t);
-            apply_rope(rope_, bk_.data() + t * kv_dim, c.n_head_kv, c.head_dim, position_ + t);
+            apply_rope(rope_, angles_[size_t(t)], bq_.data() + t * q_dim, c.n_head, c.head_dim);
+            apply_rope(rope_, angles_[size_t(t)], bk_.data() + t * kv_dim, c.n_head_kv, c.head_dim);
         }
         KvCache& cache = caches_[size_t(l)];
         cache.append(0, KvTokens{bk_.data(), bv_.data(), n, kv_dim, c.head_dim}, &pool_);

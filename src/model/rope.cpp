@@ -127,17 +127,24 @@ RopeTable make_rope_table(RopeStyle style, int dims, float theta, const RopeScal
     return t;
 }
 
-void apply_rope(const RopeTable& rope, float* heads, int count, int head_dim, int64_t position) {
-    constexpr int kMaxPairs = 128;  // head dims are at most 256
+void rope_angles(const RopeTable& rope, int64_t position, RopeAngles& out) {
     const int pairs = rope.dims / 2;
-    ADAMAS_ASSERT(pairs <= kMaxPairs && rope.dims <= head_dim && rope.inv_freq.size() == size_t(pairs));
-    // cos and sin once per call, not per head; the angle in double keeps long positions exact enough.
-    float cos_t[kMaxPairs], sin_t[kMaxPairs];
+    ADAMAS_ASSERT(rope.inv_freq.size() == size_t(pairs));
+    out.cos.resize(size_t(pairs));
+    out.sin.resize(size_t(pairs));
     for (int i = 0; i < pairs; ++i) {
+        // The angle in double keeps long positions exact enough.
         const double angle = double(position) * double(rope.inv_freq[size_t(i)]);
-        cos_t[i] = float(std::cos(angle)) * rope.mscale;
-        sin_t[i] = float(std::sin(angle)) * rope.mscale;
+        out.cos[size_t(i)] = float(std::cos(angle)) * rope.mscale;
+        out.sin[size_t(i)] = float(std::sin(angle)) * rope.mscale;
     }
+}
+
+void apply_rope(const RopeTable& rope, const RopeAngles& angles, float* heads, int count, int head_dim) {
+    const int pairs = rope.dims / 2;
+    ADAMAS_ASSERT(rope.dims <= head_dim && angles.cos.size() == size_t(pairs));
+    const float* cos_t = angles.cos.data();
+    const float* sin_t = angles.sin.data();
     const bool adjacent = rope.style == RopeStyle::adjacent;
     const int stride = adjacent ? 2 : 1, partner = adjacent ? 1 : pairs;
     for (int h = 0; h < count; ++h) {
@@ -150,6 +157,12 @@ void apply_rope(const RopeTable& rope, float* heads, int count, int head_dim, in
             second = a * sin_t[i] + b * cos_t[i];
         }
     }
+}
+
+void apply_rope(const RopeTable& rope, float* heads, int count, int head_dim, int64_t position) {
+    RopeAngles angles;
+    rope_angles(rope, position, angles);
+    apply_rope(rope, angles, heads, count, head_dim);
 }
 
 }  // namespace adamas
