@@ -86,12 +86,18 @@ void choose_by_histogram(std::span<const uint16_t> dist, int max_dist, int64_t c
             first_kept = i;
             --at_cutoff;
         }
-    chosen.clear();
+    // Branch-free compaction: whether a candidate is kept is close to a coin flip, and mispredicted
+    // branches here were most of the selection's time.
+    chosen.resize(size_t(count));
+    int32_t* out = chosen.data();
+    int64_t kept = 0;
     for (int64_t i = 0; i < count; ++i) {
         const int32_t t = index_at(i);
         const int d = dist[t];
-        if (d < cut.distance || (d == cut.distance && i >= first_kept)) chosen.push_back(t);
+        out[kept] = t;
+        kept += int64_t(d < cut.distance) | (int64_t(d == cut.distance) & int64_t(i >= first_kept));
     }
+    chosen.resize(size_t(kept));
 }
 
 // choose_by_histogram over the whole range [lo, hi), written with the vectorized filter: the tokens
