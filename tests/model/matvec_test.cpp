@@ -20,6 +20,16 @@
 namespace adamas {
 namespace {
 
+// Σ |w·x| over row r: the scale a dot product's rounding error is measured against.
+double abs_dot(GgmlType type, const uint8_t* weights, int64_t r, int64_t cols, const float* x) {
+    std::vector<float> row(static_cast<size_t>(cols));
+    dequantize_reference(type, weights + r * row_bytes(type, cols), cols, row.data());
+    double scale = 0;
+    for (int64_t c = 0; c < cols; ++c)
+        scale += std::fabs(double(row[size_t(c)]) * x[c]);
+    return scale;
+}
+
 TEST(Matvec, FastMatchesReference) {
     for (GgmlType type : {GgmlType::f32, GgmlType::f16, GgmlType::bf16, GgmlType::q4_0, GgmlType::q4_1,
                           GgmlType::q8_0, GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k})
@@ -34,11 +44,7 @@ TEST(Matvec, FastMatchesReference) {
             matvec(type, weights.data(), cols, x.data(), 0, rows, got.data());
             // Per row: an f32 dot of `cols` terms against a double one.
             for (int64_t r = 0; r < rows; ++r) {
-                double scale = 0;
-                std::vector<float> row(static_cast<size_t>(cols));
-                dequantize_reference(type, weights.data() + r * row_bytes(type, cols), cols, row.data());
-                for (int64_t c = 0; c < cols; ++c)
-                    scale += std::fabs(double(row[size_t(c)]) * x[size_t(c)]);
+                const double scale = abs_dot(type, weights.data(), r, cols, x.data());
                 ASSERT_NEAR(got[size_t(r)], want[size_t(r)], 1e-5 * scale + 1e-6)
                     << ggml_type_name(type) << " cols=" << cols << " row " << r;
             }
@@ -107,11 +113,7 @@ TEST(PackedMatvec, FastMatchesReferenceExactlyAndFloatClosely) {
                 std::vector<float> exact(static_cast<size_t>(rows));
                 matvec_reference(type, weights.data(), cols, x.data(), 0, rows, exact.data());
                 for (int64_t r = 0; r < rows; ++r) {
-                    double scale = 0;
-                    std::vector<float> row(static_cast<size_t>(cols));
-                    dequantize_reference(type, weights.data() + r * row_bytes(type, cols), cols, row.data());
-                    for (int64_t c = 0; c < cols; ++c)
-                        scale += std::fabs(double(row[size_t(c)]) * x[size_t(c)]);
+                    const double scale = abs_dot(type, weights.data(), r, cols, x.data());
                     ASSERT_NEAR(want[size_t(r)], exact[size_t(r)], scale / 100 + 1e-6)
                         << ggml_type_name(type) << " row " << r;
                 }
