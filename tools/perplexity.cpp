@@ -2,7 +2,7 @@
 // text is cut into windows of --ctx tokens; tokens 0..ctx/2 of each window are context (prefilled
 // densely), and every later token is scored after a decode step with the policy, so its attention is
 // exactly what decode would compute. Same tokens for every row; the same tokens llama-perplexity scores
-// (ctx/2 - 1 per window).
+// (ctx/2 - 1 per window). Each window is prefilled once for all rows (rewind, then switch policy).
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -51,30 +51,53 @@ double log_softmax_at(std::span<const float> logits, int32_t target) {
     return double(logits[size_t(target)] - top) - std::log(sum);
 }
 
-Row score(const LlamaModel& model, const RunnerOptions& options, const std::vector<int32_t>& ids, int ctx,
-          int64_t max_tokens, ThreadPool& pool, const std::string& label) {
-    LlamaRunner runner(model, options, pool);
+// One row of the table: a policy at a budget, its runner settings, and its running sum.
+struct Cell {
+    std::string label;
+    RunnerOptions options;
     Row row;
+};
+
+// Every cell over the same windows. Each window's first half is prefilled once (densely: the policy
+// plays no part there), then each cell rewinds to that point, switches to its policy and decodes the
+// second half, scoring each token. Same numbers as a fresh prefill per cell, at one prefill per window.
+void score(const LlamaModel& model, std::vector<Cell>& cells, const std::vector<int32_t>& ids, int ctx,
+           int64_t max_tokens, ThreadPool& pool) {
+    RunnerOptions shared = cells.front().options;
+    for (const Cell& c : cells)  // the KV cache keeps pages of quest's size when a quest row asks for it
+        if (c.options.policy.kind == PolicyKind::quest) shared.policy = c.options.policy;
+    LlamaRunner runner(model, shared, pool);
     const int64_t windows = int64_t(ids.size()) / ctx;
     const int half = ctx / 2;  // tokens [0, half] are context; [half + 1, ctx) are scored
+    const int64_t planned = std::min(windows, (max_tokens + ctx - half - 2) / (ctx - half - 1));
     const auto start = std::chrono::steady_clock::now();
-    for (int64_t w = 0; w < windows && row.tokens < max_tokens; ++w) {
+    std::vector<float> context_logits;
+    for (int64_t w = 0; w < windows && cells.front().row.tokens < max_tokens; ++w) {
         runner.reset();
         const int32_t* window = ids.data() + w * ctx;
-        std::span<const float> logits = runner.forward({window, size_t(half + 1)}, /*decode=*/false);
-        for (int i = half + 1; i < ctx && row.tokens < max_tokens; ++i) {
-            row.nll -= log_softmax_at(logits, window[i]);
-            ++row.tokens;
-            if (i + 1 < ctx) logits = runner.forward({window + i, 1}, /*decode=*/true);
+        const std::span<const float> prefilled = runner.forward({window, size_t(half + 1)}, /*decode=*/false);
+        context_logits.assign(prefilled.begin(), prefilled.end());
+        for (Cell& cell : cells) {
+            runner.rewind(half + 1);
+            runner.set_policy(cell.options.policy);
+            Row& row = cell.row;
+            std::span<const float> logits = context_logits;
+            for (int i = half + 1; i < ctx && row.tokens < max_tokens; ++i) {
+                row.nll -= log_softmax_at(logits, window[i]);
+                ++row.tokens;
+                if (i + 1 < ctx) logits = runner.forward({window + i, 1}, /*decode=*/true);
+            }
         }
         const double elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        fmt::print(stderr, "\r  {}: window {}/{}, {} tokens scored, ppl {:.4f}, {:.0f} s", label, w + 1,
-                   std::min(windows, (max_tokens + ctx - half - 2) / (ctx - half - 1)), row.tokens,
-                   std::exp(row.nll / double(std::max<int64_t>(row.tokens, 1))), elapsed);
+        std::string ppls;
+        for (const Cell& c : cells)
+            ppls += fmt::format(" {} {:.3f}", c.label,
+                                std::exp(c.row.nll / double(std::max<int64_t>(c.row.tokens, 1))));
+        fmt::print(stderr, "\r  window {}/{}, {} tokens scored per row, {:.0f} s, ppl:{}", w + 1, planned,
+                   cells.front().row.tokens, elapsed, ppls);
     }
     fmt::print(stderr, "\n");
-    return row;
 }
 
 void run_perplexity(const PerplexityOptions& o) {
@@ -94,7 +117,7 @@ void run_perplexity(const PerplexityOptions& o) {
     ModelOptions base = o.model;
     base.context = o.ctx;
     ThreadPool pool(o.model.threads);
-    std::vector<Row> rows;
+    std::vector<Cell> cells;
     for (const std::string& policy : split_list(o.policies, "--policies")) {
         const bool dense = parse_policy(policy) == PolicyKind::dense;
         for (const std::string& budget :
@@ -102,13 +125,19 @@ void run_perplexity(const PerplexityOptions& o) {
             ModelOptions m = base;
             m.policy = policy;
             if (!dense) m.budget = int(parse_count(budget, "--budgets"));
-            const std::string label = dense ? policy : fmt::format("{}@{}", policy, m.budget);
-            Row row = score(*model, runner_options(m), ids, o.ctx, o.max_tokens, pool, label);
-            row.policy = policy;
-            row.budget = dense ? 0 : m.budget;
-            rows.push_back(row);
+            Cell cell;
+            cell.label = dense ? policy : fmt::format("{}@{}", policy, m.budget);
+            cell.options = runner_options(m);
+            cell.options.policy.validate();
+            cell.row.policy = policy;
+            cell.row.budget = dense ? 0 : m.budget;
+            cells.push_back(std::move(cell));
         }
     }
+    score(*model, cells, ids, o.ctx, o.max_tokens, pool);
+    std::vector<Row> rows;
+    for (const Cell& c : cells)
+        rows.push_back(c.row);
     fmt::print("| policy | budget | ctx | tokens | nll | ppl |\n|---|---:|---:|---:|---:|---:|\n");
     nlohmann::ordered_json json = nlohmann::ordered_json::array();
     for (const Row& r : rows) {

@@ -157,6 +157,40 @@ TEST_F(ModelCliTest, HfDirectoryWithTokenizerRunsTextCommands) {
     EXPECT_NE(ppl.out.find("dense"), std::string::npos) << ppl.out;
 }
 
+// perplexity prefills each window once and switches policy per row: every row must score exactly what
+// a run of that row alone scores (a fresh prefill per window).
+TEST_F(ModelCliTest, PerplexityRowsEqualSingleRowRuns) {
+    const TokenizerVocab vocab = test::tiny_vocab();
+    test::TinySpec spec;
+    spec.vocab = int(vocab.tokens.size());
+    spec.kv_heads = 4;  // MHA: one fused adamas item per head
+    const std::string model = path("hf");
+    test::write_hf_model(test::make_tiny_model(spec, 6), model);
+    test::write_hf_tokenizer(vocab, model);
+    std::string text;
+    for (int i = 0; i < 60; ++i)
+        text += i % 3 ? "hello world " : "a hello a ";
+    write("text.txt", text);
+    const std::string common =
+        fmt::format("perplexity -m '{}' -f '{}' --ctx 64 --dense-layers 0", model, path("text.txt"));
+    const Result all =
+        run(common + " --policies dense,adamas,quest,streaming --budgets 8,16 --json " + path("all.json"));
+    ASSERT_EQ(all.code, 0) << all.err;
+    const auto rows = nlohmann::json::parse(std::ifstream(path("all.json")));
+    ASSERT_EQ(rows.size(), 7u);
+    for (const auto& row : rows) {
+        const std::string policy = row["policy"];
+        const std::string budget =
+            row["budget"].is_null() ? "" : " --budgets " + std::to_string(int(row["budget"]));
+        const Result one = run(common + " --policies " + policy + budget + " --json " + path("one.json"));
+        ASSERT_EQ(one.code, 0) << one.err;
+        const auto single = nlohmann::json::parse(std::ifstream(path("one.json")));
+        ASSERT_EQ(single.size(), 1u);
+        EXPECT_EQ(single[0]["tokens"], row["tokens"]) << policy << budget;
+        EXPECT_EQ(single[0]["nll"].get<double>(), row["nll"].get<double>()) << policy << budget;
+    }
+}
+
 // passkey on a tiny random model: the answers are noise, but every policy must see the same prompts
 // (one dense prefill, then each policy decodes the tail), and --details must report each of them.
 TEST_F(ModelCliTest, PasskeyReportsEveryPromptOfEveryPolicy) {
