@@ -1,9 +1,8 @@
-// Runs the `adamas` binary from tests: a fixture with a private temporary directory, and `run` that
-// captures the exit status, stdout and stderr.
+// Runs the `adamas` binary from tests: a fixture with a private temporary directory (ScratchDirTest)
+// and `run`, which captures the exit status, stdout and stderr.
 #pragma once
 #include <gtest/gtest.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +11,8 @@
 #include <string>
 
 #include <fmt/format.h>
+
+#include "scratch_dir.h"
 
 namespace adamas::test {
 
@@ -27,19 +28,9 @@ inline std::string slurp(const std::filesystem::path& p) {
     return s.str();
 }
 
-class CliTest : public ::testing::Test {
+// The scratch directory of ScratchDirTest, plus running the binary inside it.
+class CliTest : public ScratchDirTest {
   protected:
-    void SetUp() override {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        dir_ = std::filesystem::temp_directory_path() /
-               fmt::format("adamas-cli-{}-{}-{}", ::getpid(), info->test_suite_name(), info->name());
-        std::filesystem::remove_all(dir_);
-        std::filesystem::create_directories(dir_);
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
-
-    std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
     // Runs `adamas <args>` with no stdin and stdout/stderr captured to files.
     CliResult run(const std::string& args) const {
         const std::string cmd = fmt::format("'{}' {} >'{}' 2>'{}' </dev/null", ADAMAS_BINARY, args,
@@ -51,8 +42,6 @@ class CliTest : public ::testing::Test {
         r.err = slurp(path("stderr.txt"));
         return r;
     }
-
-    std::filesystem::path dir_;
 };
 
 }  // namespace adamas::test
