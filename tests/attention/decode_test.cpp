@@ -273,6 +273,29 @@ TEST(Decode, PoliciesRejectOptionsTheyWouldIgnore) {
     EXPECT_THROW(c.validate(), UsageError);
 }
 
+// One step of `run` on the fixture's sequence 0; the select phase's time must be reported.
+std::vector<float> step_output(DecodeAttention& run, const Fixture& f, int q_heads, int d) {
+    std::vector<float> out(static_cast<size_t>(q_heads * d));
+    const DecodeRequest r{f.q.data(), f.cache.view(0), out.data()};
+    DecodeTimings timings;
+    run.run({&r, 1}, &timings);
+    EXPECT_GT(timings.select_s, 0.0) << "select time must be reported, fused or not";
+    return out;
+}
+
+// Two runs of the same step chose the same tokens in every row and computed the same output.
+void expect_same_step(const DecodeAttention& x, const std::vector<float>& x_out, const DecodeAttention& y,
+                      const std::vector<float>& y_out, const std::string& what) {
+    const Selection &a = x.selection(0), &b = y.selection(0);
+    ASSERT_EQ(a.rows, b.rows) << what;
+    for (int r = 0; r < a.rows; ++r) {
+        const auto ra = a.row(r), rb = b.row(r);
+        ASSERT_EQ(std::vector<int32_t>(ra.begin(), ra.end()), std::vector<int32_t>(rb.begin(), rb.end()))
+            << what << " row " << r;
+    }
+    EXPECT_LT(test::relative_error(y_out.data(), x_out.data(), x_out.size()), 1e-6) << what;
+}
+
 TEST(Decode, FusedAndSplitEstimateSelectAgree) {
     // With 8 KV heads, one thread runs adamas fused (estimate then select per head); eight threads run
     // the split phases over token chunks. Same selections, same outputs.
@@ -283,21 +306,8 @@ TEST(Decode, FusedAndSplitEstimateSelectAgree) {
         c.gqa = gqa;
         ThreadPool one(1), many(8);
         DecodeAttention fused(c, 16, one), split(c, 16, many);
-        std::vector<float> out_fused(16 * 128), out_split(16 * 128);
-        const DecodeRequest a{f.q.data(), f.cache.view(0), out_fused.data()};
-        const DecodeRequest b{f.q.data(), f.cache.view(0), out_split.data()};
-        DecodeTimings timings;
-        fused.run({&a, 1}, &timings);
-        split.run({&b, 1});
-        EXPECT_GT(timings.select_s, 0.0) << "select time of the fused path must be reported";
-        const Selection &x = fused.selection(0), &y = split.selection(0);
-        ASSERT_EQ(x.rows, y.rows);
-        for (int r = 0; r < x.rows; ++r) {
-            const auto rx = x.row(r), ry = y.row(r);
-            ASSERT_EQ(std::vector<int32_t>(rx.begin(), rx.end()), std::vector<int32_t>(ry.begin(), ry.end()))
-                << gqa_name(gqa) << " row " << r;
-        }
-        EXPECT_LT(test::relative_error(out_fused.data(), out_split.data(), out_fused.size()), 1e-6);
+        const auto out_fused = step_output(fused, f, 16, 128), out_split = step_output(split, f, 16, 128);
+        expect_same_step(fused, out_fused, split, out_split, std::string(gqa_name(gqa)));
     }
 }
 
@@ -311,26 +321,11 @@ TEST(Decode, FusedRowsMatchFusedHeadsAndSplitPhases) {
         c.gqa = gqa;
         ThreadPool one(1), two(2), eight(8);
         DecodeAttention heads(c, 9, one), rows(c, 9, two), split(c, 9, eight);
-        std::vector<float> out[3];
-        DecodeAttention* runs[3] = {&heads, &rows, &split};
-        for (int i = 0; i < 3; ++i) {
-            out[i].resize(9 * 64);
-            const DecodeRequest r{f.q.data(), f.cache.view(0), out[i].data()};
-            DecodeTimings timings;
-            runs[i]->run({&r, 1}, &timings);
-            EXPECT_GT(timings.select_s, 0.0) << "run " << i;
-        }
-        for (int i = 1; i < 3; ++i) {
-            const Selection &x = runs[0]->selection(0), &y = runs[i]->selection(0);
-            ASSERT_EQ(x.rows, y.rows);
-            for (int r = 0; r < x.rows; ++r) {
-                const auto rx = x.row(r), ry = y.row(r);
-                ASSERT_EQ(std::vector<int32_t>(rx.begin(), rx.end()),
-                          std::vector<int32_t>(ry.begin(), ry.end()))
-                    << gqa_name(gqa) << " run " << i << " row " << r;
-            }
-            EXPECT_LT(test::relative_error(out[i].data(), out[0].data(), out[0].size()), 1e-6) << "run " << i;
-        }
+        const auto out_heads = step_output(heads, f, 9, 64);
+        expect_same_step(heads, out_heads, rows, step_output(rows, f, 9, 64),
+                         std::string(gqa_name(gqa)) + ", per row");
+        expect_same_step(heads, out_heads, split, step_output(split, f, 9, 64),
+                         std::string(gqa_name(gqa)) + ", split");
     }
 }
 
