@@ -1,8 +1,10 @@
 // `adamas perplexity`: perplexity of a text under each attention policy and budget, PG-19 style. The
 // text is cut into windows of --ctx tokens; tokens 0..ctx/2 of each window are context (prefilled
-// densely), and every later token is scored after a decode step with the policy, so its attention is
-// exactly what decode would compute. Same tokens for every row; the same tokens llama-perplexity scores
-// (ctx/2 - 1 per window). Each window is prefilled once for all rows (rewind, then switch policy).
+// densely), and every later token is scored with the policy: its attention is exactly what a decode step
+// would compute (its own causal prefix, its own selection). By default the scored tokens run in batched
+// passes (LlamaRunner::score, float activations); --decode-steps runs them as real decode steps instead.
+// Same tokens for every row; the same tokens llama-perplexity scores (ctx/2 - 1 per window). Each window
+// is prefilled once for all rows (rewind, then switch policy).
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -32,6 +34,7 @@ struct PerplexityOptions {
     std::string policies = "dense,adamas,oracle,quest,streaming";
     std::string budgets = "64,128,256";
     std::string json;
+    bool decode_steps = false;
 };
 
 struct Row {
@@ -62,7 +65,7 @@ struct Cell {
 // plays no part there), then each cell rewinds to that point, switches to its policy and decodes the
 // second half, scoring each token. Same numbers as a fresh prefill per cell, at one prefill per window.
 void score(const LlamaModel& model, std::vector<Cell>& cells, const std::vector<int32_t>& ids, int ctx,
-           int64_t max_tokens, ThreadPool& pool) {
+           int64_t max_tokens, bool decode_steps, ThreadPool& pool) {
     RunnerOptions shared = cells.front().options;
     for (const Cell& c : cells)  // the KV cache keeps pages of quest's size when a quest row asks for it
         if (c.options.policy.kind == PolicyKind::quest) shared.policy = c.options.policy;
@@ -81,12 +84,20 @@ void score(const LlamaModel& model, std::vector<Cell>& cells, const std::vector<
             runner.rewind(half + 1);
             runner.set_policy(cell.options.policy);
             Row& row = cell.row;
-            std::span<const float> logits = context_logits;
-            for (int i = half + 1; i < ctx && row.tokens < max_tokens; ++i) {
-                row.nll -= log_softmax_at(logits, window[i]);
-                ++row.tokens;
-                if (i + 1 < ctx) logits = runner.forward({window + i, 1}, /*decode=*/true);
+            // Tokens half+1 .. last are scored; token i's logits come after token i-1.
+            const int last = int(std::min<int64_t>(ctx - 1, half + max_tokens - row.tokens));
+            row.nll -= log_softmax_at(context_logits, window[half + 1]);
+            if (decode_steps) {
+                for (int i = half + 2; i <= last; ++i)
+                    row.nll -=
+                        log_softmax_at(runner.forward({window + i - 1, 1}, /*decode=*/true), window[i]);
+            } else if (last > half + 1) {
+                runner.score({window + half + 1, size_t(last - half - 1)},
+                             [&](size_t j, std::span<const float> logits) {
+                                 row.nll -= log_softmax_at(logits, window[half + 2 + j]);
+                             });
             }
+            row.tokens += last - half;
         }
         const double elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -134,7 +145,7 @@ void run_perplexity(const PerplexityOptions& o) {
             cells.push_back(std::move(cell));
         }
     }
-    score(*model, cells, ids, o.ctx, o.max_tokens, pool);
+    score(*model, cells, ids, o.ctx, o.max_tokens, o.decode_steps, pool);
     std::vector<Row> rows;
     for (const Cell& c : cells)
         rows.push_back(c.row);
@@ -165,7 +176,8 @@ void add_perplexity_command(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "perplexity",
         "Perplexity of a text per attention policy and budget: windows of --ctx tokens, the first half as "
-        "context, every token of the second half scored after a decode step with the policy");
+        "context, every token of the second half scored with the attention a decode step under the policy "
+        "would compute");
     add_model_options(*cmd, o->model, /*with_context=*/false);
     cmd->add_option("-f,--file", o->text_file, "Plain-text file to score")->required();
     cmd->add_option("--ctx", o->ctx, "Window length in tokens")->capture_default_str();
@@ -174,6 +186,9 @@ void add_perplexity_command(CLI::App& app) {
     cmd->add_option("--budgets", o->budgets, "Comma-separated budgets for the sparse policies")
         ->capture_default_str();
     cmd->add_option("--json", o->json, "Also write the rows as JSON");
+    cmd->add_flag("--decode-steps", o->decode_steps,
+                  "Score token by token through real decode steps (8-bit activations unless "
+                  "--float-activations) instead of batched passes with the same attention; slower");
     cmd->callback([o] { run_perplexity(*o); });
 }
 

@@ -3,6 +3,7 @@
 // returns next-token logits, with decode attention through the attention library under any policy.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -126,18 +127,42 @@ class LlamaRunner {
     // Error when the context would overflow.
     std::span<const float> forward(std::span<const int32_t> tokens, bool decode);
 
+    // For evaluation: appends `tokens` in batched passes in which every token attends exactly as a decode
+    // step would under the policy (its own causal prefix, its own selection; the first dense_layers
+    // layers dense), and hands the logits after each token to `each` (index in `tokens`, logits).
+    // Projections run on float activations (prefill's sgemm), so numbers match decode with
+    // --float-activations up to summation order, at prefill speed. Error when the context would overflow.
+    using LogitsSink = std::function<void(size_t index, std::span<const float> logits)>;
+    void score(std::span<const int32_t> tokens, const LogitsSink& each);
+
     int64_t position() const { return position_; }
     void reset();
     // Goes back to an earlier position, dropping the later tokens from every layer's cache.
     void rewind(int64_t position);
     // Switches the decode policy (the first dense_layers layers stay dense).
     void set_policy(const PolicyConfig& policy);
+    // An attention call of one layer, as an observer sees it: one request per token (its query, its
+    // causal view of the cache, its output) and the attention that ran them, whose selection(r) tells
+    // what request r attended. `decode`: under the policy (decode steps and score), not dense prefill.
+    struct AttentionCall {
+        int layer = 0;
+        bool decode = false;
+        std::span<const DecodeRequest> requests;
+        const DecodeAttention* attention = nullptr;
+    };
+    using AttentionObserver = std::function<void(const AttentionCall&)>;
+    // Called after every layer's attention, on the calling thread; for evaluation tools (selection
+    // quality). Empty: none.
+    void set_attention_observer(AttentionObserver observer) { observer_ = std::move(observer); }
     // Seconds spent in attention (decode attention calls) since construction or reset.
     double attention_seconds() const { return attention_s_; }
 
   private:
     void step(int32_t token, bool decode, bool want_logits);
-    void prefill(std::span<const int32_t> tokens, bool want_logits);
+    void check_tokens(std::span<const int32_t> tokens) const;
+    // `decode`: attend under the policy (score) rather than densely (prompt prefill). `each`: logits of
+    // every token; otherwise of the last one if want_logits.
+    void prefill(std::span<const int32_t> tokens, bool decode, bool want_logits, const LogitsSink* each);
 
     const LlamaModel& model_;
     RunnerOptions options_;
@@ -147,12 +172,13 @@ class LlamaRunner {
     std::unique_ptr<DecodeWeights> weights_;
     int64_t position_ = 0;
     double attention_s_ = 0;
+    AttentionObserver observer_;
     // Activations of one token.
     std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, logits_;
     RopeTable rope_;
     std::vector<RopeAngles> angles_;  // per token of the step or prefill chunk
     // Activations of a prefill chunk (tokens × width) and the dequantized weights of one projection.
-    std::vector<float> bx_, bxn_, bq_, bk_, bv_, batt_, bg_, bu_, weight_scratch_;
+    std::vector<float> bx_, bxn_, bq_, bk_, bv_, batt_, bg_, bu_, blogits_, weight_scratch_;
 };
 
 }  // namespace adamas

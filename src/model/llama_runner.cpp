@@ -18,6 +18,9 @@ namespace adamas {
 namespace {
 
 constexpr int64_t kPrefillChunk = 256;  // prompt tokens per batched pass: bounds activation memory
+// Scored tokens per batched pass: larger, since every pass also dequantizes each weight matrix once and
+// the logits of every token are kept (1024 × vocab floats: 200 MB for a 49K vocabulary).
+constexpr int64_t kScoreChunk = 1024;
 
 void rms_norm(const float* x, const float* weight, int n, float eps, float* out) {
     // Eight partial sums in double: vectorizable (one running sum is a chain of dependent adds).
@@ -150,23 +153,36 @@ void LlamaRunner::set_policy(const PolicyConfig& policy) {
             std::make_unique<DecodeAttention>(int(l) < options_.dense_layers ? dense : policy, n_head, pool_);
 }
 
-std::span<const float> LlamaRunner::forward(std::span<const int32_t> tokens, bool decode) {
+void LlamaRunner::check_tokens(std::span<const int32_t> tokens) const {
     const LlamaConfig& c = model_.config();
     if (position_ + int64_t(tokens.size()) > options_.context)
         fail("context overflow: {} tokens cached plus {} new exceed the context of {} tokens", position_,
              tokens.size(), options_.context);
     for (int32_t t : tokens)
         if (t < 0 || t >= c.vocab) fail("token id {} is outside the vocabulary (0 to {})", t, c.vocab - 1);
+}
+
+std::span<const float> LlamaRunner::forward(std::span<const int32_t> tokens, bool decode) {
+    check_tokens(tokens);
     if (decode || tokens.size() == 1) {
         for (size_t i = 0; i < tokens.size(); ++i)
             step(tokens[i], decode, i + 1 == tokens.size());
     } else {
         for (size_t first = 0; first < tokens.size(); first += kPrefillChunk) {
             const size_t count = std::min(tokens.size() - first, size_t(kPrefillChunk));
-            prefill(tokens.subspan(first, count), first + count == tokens.size());
+            prefill(tokens.subspan(first, count), false, first + count == tokens.size(), nullptr);
         }
     }
     return logits_;
+}
+
+void LlamaRunner::score(std::span<const int32_t> tokens, const LogitsSink& each) {
+    check_tokens(tokens);
+    for (size_t first = 0; first < tokens.size(); first += kScoreChunk) {
+        const size_t count = std::min(tokens.size() - first, size_t(kScoreChunk));
+        const LogitsSink shifted = [&](size_t i, std::span<const float> logits) { each(first + i, logits); };
+        prefill(tokens.subspan(first, count), true, false, &shifted);
+    }
 }
 
 void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
@@ -195,8 +211,10 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
         caches_[size_t(l)].append(0, KvTokens{k_.data(), v_.data(), 1, kv_dim, c.head_dim});
         const auto start = std::chrono::steady_clock::now();
         const DecodeRequest request{q_.data(), caches_[size_t(l)].view(0), att_.data()};
-        (decode ? sparse_ : dense_)[size_t(l)]->run({&request, 1});
+        DecodeAttention& attention = *(decode ? sparse_ : dense_)[size_t(l)];
+        attention.run({&request, 1});
         attention_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (observer_) observer_({l, decode, {&request, 1}, &attention});
         decode_matvec_add(pool_, dw.o, att_.data(), x_.data(), scratch);  // x += o · att
 
         rms_norm(x_.data(), w.ffn_norm, c.n_embd, c.rms_eps, xn_.data());
@@ -209,9 +227,10 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
     decode_matvecs(pool_, {{weights_->output, xn_.data(), logits_.data()}}, weights_->scratch);
 }
 
-// A chunk of prompt tokens in one pass per layer: projections through sgemm, then causal dense
-// attention of every token over its own prefix (one batched DecodeAttention call per layer).
-void LlamaRunner::prefill(std::span<const int32_t> tokens, bool want_logits) {
+// A chunk of tokens in one pass per layer: projections through sgemm, then causal attention of every
+// token over its own prefix (one batched DecodeAttention call per layer), dense or under the policy.
+void LlamaRunner::prefill(std::span<const int32_t> tokens, bool decode, bool want_logits,
+                          const LogitsSink* each) {
     const LlamaConfig& c = model_.config();
     const int64_t n = int64_t(tokens.size());
     const int64_t q_dim = int64_t(c.n_head) * c.head_dim, kv_dim = int64_t(c.n_head_kv) * c.head_dim;
@@ -259,8 +278,10 @@ void LlamaRunner::prefill(std::span<const int32_t> tokens, bool want_logits) {
             requests[size_t(t)] = DecodeRequest{bq_.data() + t * q_dim, prefix, batt_.data() + t * q_dim};
         }
         const auto start = std::chrono::steady_clock::now();
-        dense_[size_t(l)]->run(requests);
+        DecodeAttention& attention = *(decode ? sparse_ : dense_)[size_t(l)];
+        attention.run(requests);
         attention_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (observer_) observer_({l, decode, requests, &attention});
         project_tokens(w.o, batt_.data(), n, bxn_.data(), pool_, weight_scratch_);
         for (int64_t i = 0; i < n * c.n_embd; ++i)
             bx_[size_t(i)] += bxn_[size_t(i)];
@@ -278,6 +299,16 @@ void LlamaRunner::prefill(std::span<const int32_t> tokens, bool want_logits) {
             bx_[size_t(i)] += bxn_[size_t(i)];
     }
     position_ += n;
+    if (each) {  // final norm and output projection of every token, in one sgemm
+        const int64_t vocab = c.vocab;
+        grow(blogits_, n * vocab);
+        for (int64_t t = 0; t < n; ++t)
+            rms_norm(bx_.data() + t * c.n_embd, model_.output_norm(), c.n_embd, c.rms_eps,
+                     bxn_.data() + t * c.n_embd);
+        project_tokens(model_.output(), bxn_.data(), n, blogits_.data(), pool_, weight_scratch_);
+        for (int64_t t = 0; t < n; ++t)
+            (*each)(size_t(t), {blogits_.data() + t * vocab, size_t(vocab)});
+    }
     if (!want_logits) return;
     std::copy(bx_.begin() + (n - 1) * c.n_embd, bx_.begin() + n * c.n_embd, x_.begin());
     rms_norm(x_.data(), model_.output_norm(), c.n_embd, c.rms_eps, xn_.data());

@@ -191,6 +191,41 @@ TEST_F(ModelCliTest, PerplexityRowsEqualSingleRowRuns) {
     }
 }
 
+// Batched scoring (the default) gives each scored token the attention a decode step computes: its rows
+// match real decode steps on float activations up to summation order. Adamas is left out: a rounding
+// difference can move a coordinate across a bucket threshold and so change a code.
+TEST_F(ModelCliTest, PerplexityBatchedScoringMatchesDecodeSteps) {
+    const TokenizerVocab vocab = test::tiny_vocab();
+    test::TinySpec spec;
+    spec.vocab = int(vocab.tokens.size());
+    const std::string model = path("hf");
+    test::write_hf_model(test::make_tiny_model(spec, 6), model);
+    test::write_hf_tokenizer(vocab, model);
+    std::string text;
+    for (int i = 0; i < 60; ++i)
+        text += i % 3 ? "hello world " : "a hello a ";
+    write("text.txt", text);
+    const std::string common = fmt::format(
+        "perplexity -m '{}' -f '{}' --ctx 64 --dense-layers 1 --policies dense,oracle,quest,streaming "
+        "--budgets 8,16",
+        model, path("text.txt"));
+    const Result batched = run(common + " --json " + path("batched.json"));
+    ASSERT_EQ(batched.code, 0) << batched.err;
+    const Result steps = run(common + " --decode-steps --float-activations --json " + path("steps.json"));
+    ASSERT_EQ(steps.code, 0) << steps.err;
+    const auto a = nlohmann::json::parse(std::ifstream(path("batched.json")));
+    const auto b = nlohmann::json::parse(std::ifstream(path("steps.json")));
+    ASSERT_EQ(a.size(), 7u);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i]["policy"], b[i]["policy"]);
+        EXPECT_EQ(a[i]["tokens"], b[i]["tokens"]);
+        EXPECT_NEAR(a[i]["nll"].get<double>(), b[i]["nll"].get<double>(), 1e-4) << a[i]["policy"];
+    }
+    // The sparse rows differ from dense, so the test would notice scoring that ignored the policy.
+    EXPECT_GT(std::abs(a[0]["nll"].get<double>() - a[5]["nll"].get<double>()), 1e-3);
+}
+
 // passkey on a tiny random model: the answers are noise, but every policy must see the same prompts
 // (one dense prefill, then each policy decodes the tail), and --details must report each of them.
 TEST_F(ModelCliTest, PasskeyReportsEveryPromptOfEveryPolicy) {
