@@ -21,6 +21,8 @@ struct ModelOptions {
     int recent = 0;
     int dense_layers = 2;
     float tau = 10.0f;
+    std::string tau_mode = "fixed";
+    int rerank = 0;
     std::string kv_dtype = "f16";
     bool float_activations = false;
 };

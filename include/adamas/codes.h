@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <span>
 
+#include "adamas/method.h"
+
 namespace adamas {
 
 // `rotated` holds d already-rotated coordinates; `out` receives d/8 words.
@@ -13,6 +15,15 @@ void encode_codes(std::span<const float> rotated, float tau, std::span<uint16_t>
 // Hadamard-rotates a copy of `x` (d = x.size()) and encodes it: what the cache stores for a key and
 // what a decode step computes for a query.
 void rotate_encode(std::span<const float> x, float tau, std::span<uint16_t> out);
+
+// A vector's threshold: τ itself (TauMode::fixed) or τ·rms of the vector (TauMode::relative).
+struct CodeThreshold {
+    float tau = 10.0f;
+    TauMode mode = TauMode::fixed;
+    // The threshold for one vector (rotation keeps the norm, so x or x̂ alike).
+    float for_vector(std::span<const float> x) const;
+};
+void rotate_encode(std::span<const float> x, const CodeThreshold& threshold, std::span<uint16_t> out);
 
 // Unpacks dim i of a packed row (tests and tools).
 inline int code_at(const uint16_t* row, int i) {

@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "adamas/codes.h"
 #include "adamas/dtype.h"
 #include "adamas/thread_pool.h"
 
@@ -28,6 +29,8 @@ struct KvHeadView {
     const float* page_min = nullptr;  // ceil(tokens / page_size) × head_dim, or null
     const float* page_max = nullptr;
     float tau = 0.0f;  // threshold the codes were made with
+    TauMode tau_mode = TauMode::fixed;
+    CodeThreshold threshold() const { return {tau, tau_mode}; }  // queries are encoded alike
 };
 
 // One sequence of one layer as a decode step sees it.
@@ -52,8 +55,8 @@ struct KvTokens {
 
 class KvCache {
   public:
-    // `tau` holds one threshold per KV head (size kv_heads) or one for all (size 1).
-    KvCache(const KvCacheShape& shape, std::span<const float> tau);
+    // `tau` holds one threshold per KV head (size kv_heads) or one for all (size 1), used as `mode` says.
+    KvCache(const KvCacheShape& shape, std::span<const float> tau, TauMode mode = TauMode::fixed);
     ~KvCache();
     KvCache(KvCache&&) noexcept;
     KvCache& operator=(KvCache&&) noexcept;
@@ -76,6 +79,7 @@ class KvCache {
     struct Sequence;
     KvCacheShape shape_;
     std::vector<float> tau_;
+    TauMode tau_mode_ = TauMode::fixed;
     std::vector<std::unique_ptr<Sequence>> sequences_;
 };
 

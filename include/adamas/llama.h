@@ -108,6 +108,7 @@ struct RunnerOptions {
     int dense_layers = 2;  // the first layers always attend densely (paper: 2)
     DType kv_dtype = DType::f16;
     float tau = 10.0f;  // code threshold (paper value)
+    TauMode tau_mode = TauMode::fixed;
     // Decode products of Q4_0/Q4_1/Q8_0 weights on 8-bit activations with integer dot products, as
     // llama.cpp computes them; false: float activations (slower, for numerical comparisons).
     bool quantized_activations = true;

@@ -16,6 +16,12 @@ std::string_view policy_name(PolicyKind p);
 Metric parse_metric(std::string_view name);      // "l1" | "xor"
 GqaMode parse_gqa(std::string_view name);        // "per-head" | "shared"
 PolicyKind parse_policy(std::string_view name);  // "dense" | "adamas" | "oracle" | "quest" | "streaming"
+// How a vector's code threshold follows from τ: `fixed` uses τ itself for every vector (the paper: τ =
+// 10); `relative` uses τ·rms(x̂) = τ·‖x‖/√d, so vectors of any norm (queries and keys, every layer and
+// head) spread over the buckets alike: at τ ≈ 0.67 a Gaussian vector fills the four evenly.
+enum class TauMode : uint8_t { fixed, relative };
+std::string_view tau_mode_name(TauMode m);
+TauMode parse_tau_mode(std::string_view name);  // "fixed" | "relative"
 
 // Head dims the Hadamard transform supports. Throws Error naming `what` otherwise.
 void check_head_dim(int64_t d, std::string_view what);
@@ -39,6 +45,9 @@ struct PolicyConfig {
     int recent = 0;  // last W tokens always kept
     bool force_current = true;  // keep token n-1; false only in the paper's "eval" parity mode
     int page_size = 16;         // quest
+    // adamas: 0 ranks by code distance alone; R > 0 takes the R·budget nearest tokens by code distance
+    // and keeps the best of them by the exact q·k (reading those keys), as the oracle would rank them.
+    int rerank = 0;
 
     // Throws Error when the options contradict each other (budget < forced set, ...).
     void validate() const;

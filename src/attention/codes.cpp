@@ -1,6 +1,8 @@
 // Scalar reference bucketizer/packer and the rotate-then-encode entry point.
 #include "adamas/codes.h"
 
+#include <cmath>
+
 #include "adamas/error.h"
 #include "adamas/hadamard.h"
 #include "adamas/method.h"
@@ -37,6 +39,18 @@ void rotate_encode(std::span<const float> x, float tau, std::span<uint16_t> out)
     std::copy(x.begin(), x.end(), rotated);
     cpu::hadamard(rotated, int(x.size()));
     cpu::encode_codes(rotated, int(x.size()), tau, out.data());
+}
+
+float CodeThreshold::for_vector(std::span<const float> x) const {
+    if (mode == TauMode::fixed) return tau;
+    double sum = 0;
+    for (float v : x)
+        sum += double(v) * v;
+    return tau * float(std::sqrt(sum / double(x.size())));
+}
+
+void rotate_encode(std::span<const float> x, const CodeThreshold& threshold, std::span<uint16_t> out) {
+    rotate_encode(x, threshold.for_vector(x), out);
 }
 
 }  // namespace adamas

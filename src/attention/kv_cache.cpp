@@ -46,7 +46,8 @@ struct KvCache::Sequence {
     std::vector<KvHeadView> views;
 };
 
-KvCache::KvCache(const KvCacheShape& shape, std::span<const float> tau) : shape_(shape) {
+KvCache::KvCache(const KvCacheShape& shape, std::span<const float> tau, TauMode mode)
+    : shape_(shape), tau_mode_(mode) {
     check_head_dim(shape.head_dim, "KV cache");
     if (shape.kv_heads < 1) fail("KV cache: {} KV heads (expected at least 1)", shape.kv_heads);
     if (shape.capacity < 1 || shape.capacity > std::numeric_limits<int32_t>::max())
@@ -81,6 +82,7 @@ KvCache::KvCache(const KvCacheShape& shape, std::span<const float> tau) : shape_
                 view.page_max = reinterpret_cast<const float*>(seq->page_max.back().get());
             }
             view.tau = tau_[size_t(h)];
+            view.tau_mode = tau_mode_;
             seq->views.push_back(view);
         }
         sequences_.push_back(std::move(seq));
@@ -124,7 +126,8 @@ void KvCache::append(int sequence, const KvTokens& in, ThreadPool* pool) {
             // Codes and Quest bounds derive from the key as stored, so every policy ranks exactly
             // the keys that attention reads.
             cpu::load_row(k_out + t * row_bytes, shape_.dtype, d, stored);
-            rotate_encode({stored, size_t(d)}, tau_[size_t(h)], {codes + t * words, size_t(words)});
+            rotate_encode({stored, size_t(d)}, CodeThreshold{tau_[size_t(h)], tau_mode_},
+                          {codes + t * words, size_t(words)});
             if (page) {
                 float* mn = reinterpret_cast<float*>(seq.page_min[size_t(h)].get()) + (t / page) * d;
                 float* mx = reinterpret_cast<float*>(seq.page_max[size_t(h)].get()) + (t / page) * d;

@@ -42,6 +42,16 @@ GqaMode parse_gqa(std::string_view name) {
     fail_usage("unknown GQA mode '{}' (expected per-head or shared)", name);
 }
 
+std::string_view tau_mode_name(TauMode m) {
+    return m == TauMode::fixed ? "fixed" : "relative";
+}
+
+TauMode parse_tau_mode(std::string_view name) {
+    if (name == "fixed") return TauMode::fixed;
+    if (name == "relative") return TauMode::relative;
+    fail_usage("unknown threshold mode '{}' (expected fixed or relative)", name);
+}
+
 PolicyKind parse_policy(std::string_view name) {
     for (auto p : {PolicyKind::dense, PolicyKind::adamas, PolicyKind::oracle, PolicyKind::quest,
                    PolicyKind::streaming})
@@ -60,6 +70,7 @@ void PolicyConfig::validate() const {
     if (budget < 1) fail_usage("budget {} must be at least 1", budget);
     if (recent < 0) fail_usage("recent window {} must not be negative", recent);
     if (page_size < 1) fail_usage("page size {} must be at least 1", page_size);
+    if (rerank < 0 || rerank > 64) fail_usage("rerank factor {} must be between 0 (off) and 64", rerank);
     if ((kind == PolicyKind::quest || kind == PolicyKind::streaming) && !force_current)
         fail_usage("{} always keeps the current token; it takes no --no-force-current", policy_name(kind));
     if (kind == PolicyKind::streaming && recent > 0)
@@ -88,9 +99,10 @@ std::string PolicyConfig::describe() const {
         case PolicyKind::dense:
             return "dense";
         case PolicyKind::adamas:
-            return fmt::format("adamas(B={}, {}, {}, S={}, W={}{})", budget, metric_name(metric),
+            return fmt::format("adamas(B={}, {}, {}, S={}, W={}{}{})", budget, metric_name(metric),
                                gqa_name(gqa), effective_sinks(), recent,
-                               force_current ? "" : ", no forced current");
+                               force_current ? "" : ", no forced current",
+                               rerank ? fmt::format(", rerank {}×B", rerank) : "");
         case PolicyKind::oracle:
             return fmt::format("oracle(B={}, {}, S={}, W={})", budget, gqa_name(gqa), effective_sinks(),
                                recent);

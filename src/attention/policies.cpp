@@ -103,6 +103,7 @@ class AdamasPolicy final : public RankingPolicy {
         block_stride_ = distance_blocks(stride_);
         size_selection(s, shared(), rows(step), std::min<int64_t>(config_.budget, step.kv.tokens));
         size_scratch(threads);
+        if (rerank_scratch_.size() < size_t(threads)) rerank_scratch_.resize(size_t(threads));
         // Enough KV heads to keep every thread busy: one item per head estimates and then selects its
         // rows at once, while the head's distances are still in this core's cache. They never go out
         // to memory (1/16 of the code traffic saved) and selection reads them from L2, not DRAM.
@@ -177,15 +178,51 @@ class AdamasPolicy final : public RankingPolicy {
   private:
     void select_row(const StepInputs& step, const uint16_t* dist, const uint16_t* minima, int row, int thread,
                     Selection& s) {
-        s.counts[size_t(row)] = select_by_distance(
-            {dist, size_t(step.kv.tokens)}, max_distance(step.kv.head_dim), rule_of(config_),
-            s.indices.data() + row * s.row_capacity, scratch_[size_t(thread)], minima);
+        int32_t* out = s.indices.data() + row * s.row_capacity;
+        const std::span<const uint16_t> distances(dist, size_t(step.kv.tokens));
+        const int64_t candidates = int64_t(config_.rerank) * config_.budget;
+        if (candidates <= config_.budget || candidates >= step.kv.tokens) {
+            s.counts[size_t(row)] =
+                select_by_distance(distances, max_distance(step.kv.head_dim), rule_of(config_), out,
+                                   scratch_[size_t(thread)], minima);
+            return;
+        }
+        s.counts[size_t(row)] = rerank(step, distances, minima, candidates, row, thread, out);
+    }
+    // The `candidates` nearest tokens by code distance (forced ones included), then the budget's best of
+    // them by the exact q·k (in shared mode the group's best, as the oracle ranks). Both steps keep the
+    // forced set: the candidates list is ascending, so the sinks are its first tokens and the recent
+    // window its last, which is where select_by_score forces them.
+    int64_t rerank(const StepInputs& step, std::span<const uint16_t> distances, const uint16_t* minima,
+                   int64_t candidates, int row, int thread, int32_t* out) {
+        RerankScratch& r = rerank_scratch_[size_t(thread)];
+        r.tokens.resize(size_t(candidates));
+        SelectionRule wide = rule_of(config_);
+        wide.budget = int(candidates);
+        const int64_t count = select_by_distance(distances, max_distance(step.kv.head_dim), wide,
+                                                 r.tokens.data(), scratch_[size_t(thread)], minima);
+        const int d = step.kv.head_dim, g = step.group();
+        const int h = shared() ? row : row / g;  // the KV head
+        const int queries = shared() ? g : 1;
+        const float* q = step.q + int64_t(shared() ? row * g : row) * d;
+        r.scores.resize(size_t(queries * count));
+        cpu::dot_scores(q, queries, step.kv.heads[size_t(h)].k, step.kv.dtype, d, 0, count, r.scores.data(),
+                        count, r.tokens.data());
+        for (int j = 1; j < queries; ++j)  // the group's best, kept in the first row
+            for (int64_t i = 0; i < count; ++i)
+                r.scores[size_t(i)] = std::max(r.scores[size_t(i)], r.scores[size_t(j * count + i)]);
+        r.chosen.resize(size_t(config_.budget));
+        const int64_t kept = select_by_score({r.scores.data(), size_t(count)}, rule_of(config_),
+                                             r.chosen.data(), scratch_[size_t(thread)]);
+        for (int64_t i = 0; i < kept; ++i)  // positions ascend, so the tokens do too
+            out[i] = r.tokens[size_t(r.chosen[size_t(i)])];
+        return kept;
     }
     // Query heads [first, first + count): rotated and encoded into query_codes_.
     void encode_queries(const StepInputs& step, int first, int count) {
         const int d = step.kv.head_dim, words = code_words(d), g = step.group();
         for (int h = first; h < first + count; ++h)
-            rotate_encode({step.q + int64_t(h) * d, size_t(d)}, step.kv.heads[size_t(h / g)].tau,
+            rotate_encode({step.q + int64_t(h) * d, size_t(d)}, step.kv.heads[size_t(h / g)].threshold(),
                           {query_codes_.data() + h * words, size_t(words)});
     }
     // One fused item: a KV head with all its rows (per_kv_head), or one query row (per_row).
@@ -222,6 +259,11 @@ class AdamasPolicy final : public RankingPolicy {
         fused_item_s_[size_t(thread)] += std::chrono::duration<double>(done - start).count();
     }
 
+    struct RerankScratch {
+        std::vector<int32_t> tokens, chosen;
+        std::vector<float> scores;
+    };
+    std::vector<RerankScratch> rerank_scratch_;  // per thread
     std::vector<uint16_t> query_codes_;
     // Distances and block minima: one buffer of every row (split phases), or one per thread holding
     // one KV head's rows (fused).

@@ -196,12 +196,13 @@ void AttendPartialD(const float* q, int count, const KvHeadView& kv, int d, Toke
 
 template <DType kType>
 void DotScoresT(const float* q, int count, const void* k, int d, int64_t begin, int64_t end, float* scores,
-                int64_t stride) {
+                int64_t stride, const int32_t* indices) {
     const DF df;
     const int lanes = int(hn::Lanes(df));
     const int64_t row_elems = d;
     for (int64_t t = begin; t < end; ++t) {
-        const uint8_t* row = static_cast<const uint8_t*>(k) + t * row_elems * dtype_size(kType);
+        const int64_t token = indices ? indices[t] : t;
+        const uint8_t* row = static_cast<const uint8_t*>(k) + token * row_elems * dtype_size(kType);
         for (int h = 0; h < count; ++h) {
             const float* qh = q + int64_t(h) * d;
             VF s = hn::Zero(df);
@@ -213,14 +214,14 @@ void DotScoresT(const float* q, int count, const void* k, int d, int64_t begin, 
 }
 
 void DotScoresImpl(const float* q, int count, const void* k, DType dtype, int d, int64_t begin, int64_t end,
-                   float* scores, int64_t stride) {
+                   float* scores, int64_t stride, const int32_t* indices) {
     switch (dtype) {
         case DType::f32:
-            return DotScoresT<DType::f32>(q, count, k, d, begin, end, scores, stride);
+            return DotScoresT<DType::f32>(q, count, k, d, begin, end, scores, stride, indices);
         case DType::f16:
-            return DotScoresT<DType::f16>(q, count, k, d, begin, end, scores, stride);
+            return DotScoresT<DType::f16>(q, count, k, d, begin, end, scores, stride, indices);
         case DType::bf16:
-            return DotScoresT<DType::bf16>(q, count, k, d, begin, end, scores, stride);
+            return DotScoresT<DType::bf16>(q, count, k, d, begin, end, scores, stride, indices);
     }
 }
 
@@ -272,8 +273,8 @@ void page_scores(const float* q, int count, const float* page_min, const float* 
 }
 
 void dot_scores(const float* q, int count, const void* k, DType dtype, int d, int64_t begin, int64_t end,
-                float* scores, int64_t stride) {
-    HWY_DYNAMIC_DISPATCH(DotScoresImpl)(q, count, k, dtype, d, begin, end, scores, stride);
+                float* scores, int64_t stride, const int32_t* indices) {
+    HWY_DYNAMIC_DISPATCH(DotScoresImpl)(q, count, k, dtype, d, begin, end, scores, stride, indices);
 }
 }  // namespace adamas::cpu
 

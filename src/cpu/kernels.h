@@ -31,8 +31,9 @@ const char* simd_target_name();
 namespace adamas::cpu {
 
 // scores[h * stride + t] = q_h · k_t for t in [begin, end) (unscaled: only the order matters), h < count.
+// With `indices`, row t is key indices[t] instead (the keys of a candidate list).
 void dot_scores(const float* q, int count, const void* k, DType dtype, int d, int64_t begin, int64_t end,
-                float* scores, int64_t stride);
+                float* scores, int64_t stride, const int32_t* indices = nullptr);
 
 // Quest: out[h * stride + p] = Σ_j max(q_hj · min_pj, q_hj · max_pj) for pages p in [begin, end).
 void page_scores(const float* q, int count, const float* page_min, const float* page_max, int d,

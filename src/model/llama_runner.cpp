@@ -104,7 +104,7 @@ LlamaRunner::LlamaRunner(const LlamaModel& model, const RunnerOptions& options, 
         shape.sequences = 1;
         shape.page_size = options_.policy.page_size;  // Quest bounds always kept: any policy, any step
         const float tau[] = {options_.tau};
-        caches_.emplace_back(shape, tau);
+        caches_.emplace_back(shape, tau, options_.tau_mode);
         dense_.push_back(std::make_unique<DecodeAttention>(dense, c.n_head, pool));
         sparse_.push_back(std::make_unique<DecodeAttention>(
             i < options_.dense_layers ? dense : options_.policy, c.n_head, pool));

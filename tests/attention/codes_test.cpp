@@ -53,5 +53,28 @@ TEST(Codes, RotateEncodeRotatesFirst) {
     EXPECT_EQ(got, want);
 }
 
+TEST(Codes, RelativeThresholdIsTauTimesTheVectorsRms) {
+    auto x = test::random_floats(64, 11, 3.0f);
+    double sum = 0;
+    for (float v : x)
+        sum += double(v) * v;
+    const float rms = float(std::sqrt(sum / 64));
+    const CodeThreshold relative{0.6f, TauMode::relative};
+    EXPECT_FLOAT_EQ(relative.for_vector(x), 0.6f * rms);
+    EXPECT_EQ((CodeThreshold{0.6f, TauMode::fixed}.for_vector(x)), 0.6f);
+    std::vector<uint16_t> want(8), got(8), scaled_codes(8);
+    rotate_encode(x, 0.6f * rms, want);
+    rotate_encode(x, relative, got);
+    EXPECT_EQ(got, want);
+    // Scale-free: a vector 100 times longer gets the same codes (a fixed threshold would not).
+    auto scaled = x;
+    for (float& v : scaled)
+        v *= 100.0f;
+    rotate_encode(scaled, relative, scaled_codes);
+    EXPECT_EQ(scaled_codes, want);
+    rotate_encode(scaled, 0.6f * rms, scaled_codes);
+    EXPECT_NE(scaled_codes, want);
+}
+
 }  // namespace
 }  // namespace adamas

@@ -20,9 +20,11 @@ struct Fixture {
     int q_heads, kv_heads, d;
     int64_t n;
     std::vector<float> k, v, q;  // k, v: [n][kv_heads][d]
+    DType dtype;
     KvCache cache;
 
-    Fixture(int qh, int kvh, int dim, int64_t tokens, DType dtype, float tau, uint64_t seed)
+    Fixture(int qh, int kvh, int dim, int64_t tokens, DType dtype, float tau, uint64_t seed,
+            TauMode tau_mode = TauMode::fixed)
         : q_heads(qh),
           kv_heads(kvh),
           d(dim),
@@ -30,7 +32,8 @@ struct Fixture {
           k(test::random_floats(size_t(tokens * kvh * dim), seed, 2.0f)),
           v(test::random_floats(size_t(tokens * kvh * dim), seed + 1)),
           q(test::random_floats(size_t(qh * dim), seed + 2, 2.0f)),
-          cache(KvCacheShape{kvh, dim, dtype, tokens + 8, 1, 16}, std::vector<float>{tau}) {
+          dtype(dtype),
+          cache(KvCacheShape{kvh, dim, dtype, tokens + 8, 1, 16}, std::vector<float>{tau}, tau_mode) {
         // Append in uneven chunks, as prefill then decode would.
         for (int64_t t = 0; t < n;) {
             const int64_t len = std::min<int64_t>(n - t, t == 0 ? 37 : 1 + t % 5);
@@ -96,6 +99,12 @@ TEST(KvCache, OverflowIsAnErrorAndLeavesTheSequenceUnchanged) {
     EXPECT_THROW(KvCache(KvCacheShape{1, 96, DType::f16, 10, 1, 16}, std::vector<float>{1.0f}), Error);
 }
 
+float stored_value(float x, DType dtype) {
+    if (dtype == DType::f16) return f16_to_f32(f32_to_f16(x));
+    if (dtype == DType::bf16) return bf16_to_f32(f32_to_bf16(x));
+    return x;
+}
+
 // What a step must attend to, computed from the references alone.
 std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyConfig& c) {
     const KvSequenceView view = f.cache.view(0);
@@ -109,24 +118,46 @@ std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyCo
         const int first = shared ? r * g : r, count = shared ? g : 1;
         std::vector<int32_t> out(size_t(f.n));
         int64_t m = 0;
+        // The row's best exact q·k of token t (double accumulation), over the key as stored.
+        auto exact_score = [&](int64_t t) {
+            float best = -1e30f;
+            for (int i = 0; i < count; ++i) {
+                double dot = 0;
+                for (int j = 0; j < f.d; ++j)
+                    dot += double(f.q[size_t((first + i) * f.d + j)]) *
+                           stored_value(f.k[size_t((t * f.kv_heads + kvh) * f.d + j)], f.dtype);
+                best = std::max(best, float(dot));
+            }
+            return best;
+        };
         if (c.kind == PolicyKind::adamas) {
             std::vector<uint16_t> qc(size_t(count * words)), dist(size_t(count * f.n));
             for (int i = 0; i < count; ++i)
-                rotate_encode({f.q.data() + (first + i) * f.d, size_t(f.d)}, view.heads[size_t(kvh)].tau,
-                              {qc.data() + i * words, size_t(words)});
+                rotate_encode({f.q.data() + (first + i) * f.d, size_t(f.d)},
+                              view.heads[size_t(kvh)].threshold(), {qc.data() + i * words, size_t(words)});
             group_distances_reference(qc.data(), count, CodeRows{view.heads[size_t(kvh)].codes, f.n, words},
                                       c.metric, c.gqa, dist.data(), f.n);
-            m = select_by_distance_reference({dist.data(), size_t(f.n)}, 3 * f.d, rule, out.data());
+            const int64_t candidates = int64_t(c.rerank) * c.budget;
+            if (candidates > c.budget && candidates < f.n) {  // the nearest by code, then the best by q·k
+                SelectionRule wide = rule;
+                wide.budget = int(candidates);
+                std::vector<int32_t> near(static_cast<size_t>(candidates)),
+                    chosen(static_cast<size_t>(c.budget));
+                const int64_t found =
+                    select_by_distance_reference({dist.data(), size_t(f.n)}, 3 * f.d, wide, near.data());
+                std::vector<float> score;
+                for (int64_t i = 0; i < found; ++i)
+                    score.push_back(exact_score(near[size_t(i)]));
+                m = select_by_score_reference(score, rule, chosen.data());
+                for (int64_t i = 0; i < m; ++i)
+                    out[size_t(i)] = near[size_t(chosen[size_t(i)])];
+            } else {
+                m = select_by_distance_reference({dist.data(), size_t(f.n)}, 3 * f.d, rule, out.data());
+            }
         } else if (c.kind == PolicyKind::oracle) {
-            std::vector<float> score(size_t(f.n), -1e30f);
+            std::vector<float> score(size_t(f.n));
             for (int64_t t = 0; t < f.n; ++t)
-                for (int i = 0; i < count; ++i) {
-                    double dot = 0;
-                    for (int j = 0; j < f.d; ++j)
-                        dot += double(f.q[size_t((first + i) * f.d + j)]) *
-                               f.k[size_t((t * f.kv_heads + kvh) * f.d + j)];
-                    score[size_t(t)] = std::max(score[size_t(t)], float(dot));
-                }
+                score[size_t(t)] = exact_score(t);
             m = select_by_score_reference(score, rule, out.data());
         } else if (c.kind == PolicyKind::quest) {
             const int64_t pages = (f.n + 15) / 16;
@@ -231,6 +262,47 @@ TEST(Decode, EveryPolicyMatchesItsReference) {
                                          want.data());
                         EXPECT_LT(test::relative_error(out.data() + h * d, want.data(), size_t(d)), 2e-5)
                             << where << " head " << h;
+                    }
+                }
+}
+
+// Re-ranking and per-vector thresholds, on every fusion layout (one item per KV head, per row, split
+// phases): the rows equal the reference's, and differ from plain adamas (so the options take effect).
+TEST(Decode, AdamasRerankAndRelativeThresholdsMatchTheReference) {
+    ThreadPool pool(2);
+    for (auto [qh, kvh, d] : {std::tuple{4, 4, 64}, std::tuple{9, 3, 64}, std::tuple{8, 1, 128}})
+        for (int64_t n : {65, 700, 5000})
+            for (GqaMode gqa : {GqaMode::per_head, GqaMode::shared})
+                for (int rerank : {0, 2, 8}) {
+                    Fixture f(qh, kvh, d, n, DType::f16, 0.6f, test::seed_for({qh, d, n}), TauMode::relative);
+                    PolicyConfig c;
+                    c.kind = PolicyKind::adamas;
+                    c.budget = 64;
+                    c.gqa = gqa;
+                    c.rerank = rerank;
+                    if (n == 700) {
+                        c.sinks = 2;
+                        c.recent = 4;
+                    }
+                    DecodeAttention step(c, qh, pool);
+                    std::vector<float> out(size_t(qh * d));
+                    const DecodeRequest req{f.q.data(), f.cache.view(0), out.data()};
+                    step.run({&req, 1});
+                    const Selection& sel = step.selection(0);
+                    const auto want = expected_rows(f, c);
+                    const std::string where =
+                        fmt::format("{}/{} d={} n={} gqa={} rerank={}", qh, kvh, d, n, gqa_name(gqa), rerank);
+                    if (n <= 64) continue;
+                    PolicyConfig plain = c;
+                    plain.rerank = 0;
+                    const auto unranked = expected_rows(f, plain);
+                    for (size_t r = 0; r < want.size(); ++r) {
+                        const auto row = sel.row(int(r));
+                        ASSERT_EQ(std::vector<int32_t>(row.begin(), row.end()), want[r])
+                            << where << " row " << r;
+                    }
+                    if (rerank > 0 && rerank * 64 < n) {
+                        EXPECT_NE(want, unranked) << where;
                     }
                 }
 }
