@@ -12,5 +12,6 @@ void add_bench_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_perplexity_command(CLI::App& app);
 void add_passkey_command(CLI::App& app);
+void add_selection_command(CLI::App& app);
 
 }  // namespace adamas::tools

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     add_generate_command(app);
     add_perplexity_command(app);
     add_passkey_command(app);
+    add_selection_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

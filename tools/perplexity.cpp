@@ -18,8 +18,8 @@
 #include "adamas/error.h"
 #include "adamas/llama.h"
 #include "adamas/tokenizer.h"
-#include "bench_args.h"
 #include "commands.h"
+#include "eval_cells.h"
 #include "model_options.h"
 
 namespace adamas::tools {
@@ -54,10 +54,9 @@ double log_softmax_at(std::span<const float> logits, int32_t target) {
     return double(logits[size_t(target)] - top) - std::log(sum);
 }
 
-// One row of the table: a policy at a budget, its runner settings, and its running sum.
+// One row of the table: a cell and its running sum.
 struct Cell {
-    std::string label;
-    RunnerOptions options;
+    EvalCell cell;
     Row row;
 };
 
@@ -66,10 +65,10 @@ struct Cell {
 // second half, scoring each token. Same numbers as a fresh prefill per cell, at one prefill per window.
 void score(const LlamaModel& model, std::vector<Cell>& cells, const std::vector<int32_t>& ids, int ctx,
            int64_t max_tokens, bool decode_steps, ThreadPool& pool) {
-    RunnerOptions shared = cells.front().options;
-    for (const Cell& c : cells)  // the KV cache keeps pages of quest's size when a quest row asks for it
-        if (c.options.policy.kind == PolicyKind::quest) shared.policy = c.options.policy;
-    LlamaRunner runner(model, shared, pool);
+    std::vector<EvalCell> plain;
+    for (const Cell& c : cells)
+        plain.push_back(c.cell);
+    LlamaRunner runner(model, shared_runner_options(plain), pool);
     const int64_t windows = int64_t(ids.size()) / ctx;
     const int half = ctx / 2;  // tokens [0, half] are context; [half + 1, ctx) are scored
     const int64_t planned = std::min(windows, (max_tokens + ctx - half - 2) / (ctx - half - 1));
@@ -82,7 +81,7 @@ void score(const LlamaModel& model, std::vector<Cell>& cells, const std::vector<
         context_logits.assign(prefilled.begin(), prefilled.end());
         for (Cell& cell : cells) {
             runner.rewind(half + 1);
-            runner.set_policy(cell.options.policy);
+            runner.set_policy(cell.cell.options.policy);
             Row& row = cell.row;
             // Tokens half+1 .. last are scored; token i's logits come after token i-1.
             const int last = int(std::min<int64_t>(ctx - 1, half + max_tokens - row.tokens));
@@ -103,7 +102,7 @@ void score(const LlamaModel& model, std::vector<Cell>& cells, const std::vector<
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::string ppls;
         for (const Cell& c : cells)
-            ppls += fmt::format(" {} {:.3f}", c.label,
+            ppls += fmt::format(" {} {:.3f}", c.cell.label,
                                 std::exp(c.row.nll / double(std::max<int64_t>(c.row.tokens, 1))));
         fmt::print(stderr, "\r  window {}/{}, {} tokens scored per row, {:.0f} s, ppl:{}", w + 1, planned,
                    cells.front().row.tokens, elapsed, ppls);
@@ -114,36 +113,18 @@ void score(const LlamaModel& model, std::vector<Cell>& cells, const std::vector<
 void run_perplexity(const PerplexityOptions& o) {
     if (o.ctx < 4 || o.ctx % 2) fail_usage("--ctx {} must be an even number of at least 4 tokens", o.ctx);
     if (o.max_tokens < 1) fail_usage("--max-tokens {} must be positive", o.max_tokens);
-    std::ifstream file(o.text_file, std::ios::binary);
-    if (!file) fail("{}: cannot read the text", o.text_file);
-    std::stringstream text;
-    text << file.rdbuf();
     const auto model = LlamaModel::load(resolve_model_path(o.model.model));
-    const Tokenizer tokenizer = Tokenizer::from_vocab(model->tokenizer_vocab());
-    const std::vector<int32_t> ids = tokenizer.encode(text.str(), false, false);
-    if (int64_t(ids.size()) < o.ctx)
-        fail("{}: {} tokens, fewer than one window of --ctx {}", o.text_file, ids.size(), o.ctx);
+    const std::vector<int32_t> ids =
+        tokenize_file(*model, o.text_file, o.ctx, fmt::format("one window of --ctx {}", o.ctx));
     fmt::print(stderr, "perplexity: {} tokens in {}, windows of {} (first half context)\n", ids.size(),
                o.text_file, o.ctx);
     ModelOptions base = o.model;
     base.context = o.ctx;
     ThreadPool pool(o.model.threads);
     std::vector<Cell> cells;
-    for (const std::string& policy : split_list(o.policies, "--policies")) {
-        const bool dense = parse_policy(policy) == PolicyKind::dense;
-        for (const std::string& budget :
-             dense ? std::vector<std::string>{"0"} : split_list(o.budgets, "--budgets")) {
-            ModelOptions m = base;
-            m.policy = policy;
-            if (!dense) m.budget = int(parse_count(budget, "--budgets"));
-            Cell cell;
-            cell.label = dense ? policy : fmt::format("{}@{}", policy, m.budget);
-            cell.options = runner_options(m);
-            cell.options.policy.validate();
-            cell.row.policy = policy;
-            cell.row.budget = dense ? 0 : m.budget;
-            cells.push_back(std::move(cell));
-        }
+    for (EvalCell& cell : make_cells(base, o.policies, o.budgets)) {
+        const Row row{cell.policy, cell.budget, 0, 0};
+        cells.push_back({std::move(cell), row});
     }
     score(*model, cells, ids, o.ctx, o.max_tokens, o.decode_steps, pool);
     std::vector<Row> rows;

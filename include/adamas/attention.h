@@ -31,6 +31,10 @@ void attend_reference(const float* q, int count, const KvHeadView& kv, DType dty
 // Fast path: partial over the given tokens for each of the `count` queries (partials[count]).
 void attend_partial(const float* q, int count, const KvHeadView& kv, DType dtype, int d, TokenSet tokens,
                     AttentionPartial* partials);
+// logits[t] = q·k_t / sqrt(d) for the first n tokens: what dense attention softmaxes (for evaluation
+// tools that compare a selection with the full distribution).
+void attention_logits(const float* q, const KvHeadView& kv, DType dtype, int d, int64_t n, float* logits);
+
 // Combines partials[0..parts) of one query into out[d].
 void merge_partials(const AttentionPartial* partials, int parts, int d, float* out);
 

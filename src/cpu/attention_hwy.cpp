@@ -287,5 +287,12 @@ void attend_partial(const float* q, int count, const KvHeadView& kv, DType dtype
         (q + int64_t(first) * d, part, kv, dtype, d, tokens, partials + first);
     }
 }
+
+void attention_logits(const float* q, const KvHeadView& kv, DType dtype, int d, int64_t n, float* logits) {
+    cpu::dot_scores(q, 1, kv.k, dtype, d, 0, n, logits, 0);
+    const float scale = 1.0f / std::sqrt(float(d));
+    for (int64_t t = 0; t < n; ++t)
+        logits[t] *= scale;
+}
 }  // namespace adamas
 #endif

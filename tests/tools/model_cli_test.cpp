@@ -226,6 +226,44 @@ TEST_F(ModelCliTest, PerplexityBatchedScoringMatchesDecodeSteps) {
     EXPECT_GT(std::abs(a[0]["nll"].get<double>() - a[5]["nll"].get<double>()), 1e-3);
 }
 
+// selection on a tiny random model: the oracle's set is its own best (recall 1) and captures at least
+// the mass any other policy does at the same budget; every share is a fraction; buckets sum to one.
+TEST_F(ModelCliTest, SelectionMeasuresEveryPolicyAgainstTheOracle) {
+    const TokenizerVocab vocab = test::tiny_vocab();
+    test::TinySpec spec;
+    spec.vocab = int(vocab.tokens.size());
+    const std::string model = path("hf");
+    test::write_hf_model(test::make_tiny_model(spec, 6), model);
+    test::write_hf_tokenizer(vocab, model);
+    std::string text;
+    for (int i = 0; i < 60; ++i)
+        text += i % 3 ? "hello world " : "a hello a ";
+    write("text.txt", text);
+    const Result r = run(fmt::format(
+        "selection -m '{}' -f '{}' --ctx 64 --samples 6 --dense-layers 1 --policies adamas,oracle,streaming "
+        "--budgets 8 --tau-mode relative --tau 0.6 --per-layer --json '{}'",
+        model, path("text.txt"), path("sel.json")));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("| oracle | 8 |"), std::string::npos) << r.out;
+    const auto json = nlohmann::json::parse(std::ifstream(path("sel.json")));
+    ASSERT_EQ(json["rows"].size(), 3u);
+    const double oracle_mass = json["rows"][1]["mass"];
+    EXPECT_DOUBLE_EQ(json["rows"][1]["recall"].get<double>(), 1.0);
+    for (const auto& row : json["rows"]) {
+        EXPECT_GT(row["mass"].get<double>(), 0.0);
+        EXPECT_LE(row["mass"].get<double>(), oracle_mass + 1e-9) << row["policy"];
+        EXPECT_GE(row["kl"].get<double>(), 0.0);
+        EXPECT_EQ(row["layers"].size(), size_t(spec.layers - 1));
+    }
+    EXPECT_GT(json["rows"][2]["kl"].get<double>(), 0.0);
+    for (const auto& layer : json["buckets"]) {
+        double keys = 0;
+        for (double share : layer["keys"])
+            keys += share;
+        EXPECT_NEAR(keys, 1.0, 1e-9);
+    }
+}
+
 // passkey on a tiny random model: the answers are noise, but every policy must see the same prompts
 // (one dense prefill, then each policy decodes the tail), and --details must report each of them.
 TEST_F(ModelCliTest, PasskeyReportsEveryPromptOfEveryPolicy) {
