@@ -31,17 +31,26 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
     cmd.add_option("--recent", o.recent, "Most recent tokens always kept")->capture_default_str();
     cmd.add_option("--dense-layers", o.dense_layers, "The first N layers always attend densely")
         ->capture_default_str();
-    cmd.add_option("--tau", o.tau, "Bucket threshold of the 2-bit codes (see --tau-mode)")
-        ->capture_default_str();
-    cmd.add_option("--tau-mode", o.tau_mode,
-                   "How --tau applies: fixed (the same threshold for every vector, the paper's) or relative "
-                   "(tau times each rotated vector's RMS)")
-        ->capture_default_str();
-    cmd.add_option(
-           "--rerank", o.rerank,
-           "Adamas: re-rank the R×budget nearest tokens by code distance by the exact q·k and keep the "
-           "best budget of them (0: off)")
-        ->capture_default_str();
+    CLI::Option* tau = cmd.add_option("--tau", o.tau, "Bucket threshold of the 2-bit codes (see --tau-mode)")
+                           ->capture_default_str();
+    CLI::Option* tau_mode =
+        cmd.add_option(
+               "--tau-mode", o.tau_mode,
+               "How --tau applies: fixed (the same threshold for every vector, the paper's) or relative "
+               "(tau times each rotated vector's RMS)")
+            ->capture_default_str();
+    CLI::Option* rerank =
+        cmd.add_option(
+               "--rerank", o.rerank,
+               "Adamas: re-rank the R×budget nearest tokens by code distance by the exact q·k and keep "
+               "the best budget of them (0: off)")
+            ->capture_default_str();
+    cmd.add_flag("--paper", o.paper,
+                 "Adamas as the paper ran it: a fixed threshold tau = 10 and code distance alone (same as "
+                 "--tau-mode fixed --tau 10 --rerank 0)")
+        ->excludes(tau)
+        ->excludes(tau_mode)
+        ->excludes(rerank);
     cmd.add_option("--kv-dtype", o.kv_dtype, "KV-cache storage: f32, f16 or bf16")->capture_default_str();
     cmd.add_flag("--float-activations", o.float_activations,
                  "Decode products of Q4_0/Q4_1/Q8_0 weights on float activations instead of 8-bit ones "
@@ -69,10 +78,10 @@ RunnerOptions runner_options(const ModelOptions& o) {
     r.policy.sinks = o.sinks;
     r.policy.recent = o.recent;
     r.dense_layers = o.dense_layers;
-    r.tau = o.tau;
-    r.tau_mode = parse_tau_mode(o.tau_mode);
-    if (!(o.tau >= 0) || !std::isfinite(o.tau)) fail_usage("--tau {} must be finite and not negative", o.tau);
-    r.policy.rerank = o.rerank;
+    r.tau = o.paper ? 10.0f : o.tau;
+    r.tau_mode = o.paper ? TauMode::fixed : parse_tau_mode(o.tau_mode);
+    if (!(r.tau >= 0) || !std::isfinite(r.tau)) fail_usage("--tau {} must be finite and not negative", r.tau);
+    r.policy.rerank = o.paper ? 0 : o.rerank;
     r.kv_dtype = parse_dtype(o.kv_dtype);
     r.quantized_activations = !o.float_activations;
     r.policy.validate();

@@ -23,6 +23,7 @@ struct ModelOptions {
     float tau = 10.0f;
     std::string tau_mode = "fixed";
     int rerank = 0;
+    bool paper = false;  // --paper: fixed tau 10, no re-ranking
     std::string kv_dtype = "f16";
     bool float_activations = false;
 };

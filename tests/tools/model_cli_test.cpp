@@ -264,6 +264,40 @@ TEST_F(ModelCliTest, SelectionMeasuresEveryPolicyAgainstTheOracle) {
     }
 }
 
+// --paper is the paper's configuration: it cannot be combined with the options it sets, and it changes
+// adamas's rows (fixed tau 10 against the default).
+TEST_F(ModelCliTest, PaperFlagSetsThePapersThresholdAndExcludesItsOptions) {
+    for (const char* option : {"--tau 1", "--tau-mode relative", "--rerank 2"}) {
+        const Result r = run(fmt::format("perplexity --paper {} -f text.txt", option));
+        EXPECT_EQ(r.code, 1) << option;
+        EXPECT_NE(r.err.find("excludes"), std::string::npos) << r.err;
+    }
+    const TokenizerVocab vocab = test::tiny_vocab();
+    test::TinySpec spec;
+    spec.vocab = int(vocab.tokens.size());
+    const std::string model = path("hf");
+    test::write_hf_model(test::make_tiny_model(spec, 6), model);
+    test::write_hf_tokenizer(vocab, model);
+    std::string text;
+    for (int i = 0; i < 60; ++i)
+        text += i % 3 ? "hello world " : "a hello a ";
+    write("text.txt", text);
+    const std::string common =
+        fmt::format("perplexity -m '{}' -f '{}' --ctx 64 --dense-layers 0 --policies adamas --budgets 8",
+                    model, path("text.txt"));
+    const Result paper = run(common + " --paper --json " + path("paper.json"));
+    const Result fixed = run(common + " --tau-mode fixed --tau 10 --rerank 0 --json " + path("fixed.json"));
+    const Result other = run(common + " --tau-mode relative --tau 0.5 --json " + path("other.json"));
+    ASSERT_EQ(paper.code, 0) << paper.err;
+    ASSERT_EQ(fixed.code, 0) << fixed.err;
+    ASSERT_EQ(other.code, 0) << other.err;
+    auto nll = [&](const char* file) {
+        return nlohmann::json::parse(std::ifstream(path(file)))[0]["nll"].get<double>();
+    };
+    EXPECT_EQ(nll("paper.json"), nll("fixed.json"));
+    EXPECT_NE(nll("paper.json"), nll("other.json"));
+}
+
 // passkey on a tiny random model: the answers are noise, but every policy must see the same prompts
 // (one dense prefill, then each policy decodes the tail), and --details must report each of them.
 TEST_F(ModelCliTest, PasskeyReportsEveryPromptOfEveryPolicy) {
