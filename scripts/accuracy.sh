@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# The accuracy study (docs/accuracy.md): perplexity, pass-key retrieval and selection quality of dense,
+# oracle, adamas, quest and streaming on the default model, plus the experiments the defaults were chosen
+# from. Every run writes one JSON file; a file that exists is not run again, so an interrupted study
+# resumes where it stopped. scripts/accuracy_report.py turns the files into tables and plots.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+usage() {
+    cat <<'TXT'
+Usage: scripts/accuracy.sh [--out DIR] [--adamas BINARY] [--jobs N] [--only REGEX] [--quick] [STAGE...]
+
+Stages (default: all, in this order):
+  experiments  adamas variants at 8K context, budgets 64 and 128, Austen: threshold (fixed τ = 10 as
+               the paper, fixed τ = 1, τ per vector), exact re-ranking, L1 against xor, per-head
+               against shared GQA, sinks and recent windows, dense layers 0-3, 1-bit codes
+  perplexity   the main table: Austen at contexts 2K, 4K, 8K, 32K scored tokens per cell, dense,
+               oracle, adamas, quest, streaming at budgets 16 to 1024
+  passkey      pass-key retrieval, contexts 1K-8K x depths 0-100 %, 5 keys per cell, budgets 16-256
+  selection    attention mass, oracle recall, next-token KL per layer; code bucket shares
+  heldout      perplexity and pass key on the World English Bible (not used to choose the defaults)
+  report       docs/accuracy tables and plots (python3 scripts/accuracy_report.py; needs matplotlib)
+
+--out DIR      where the JSON files go (default: docs/accuracy/data)
+--adamas BIN   the adamas binary (default: build/release/adamas)
+--jobs N       N runs at once, each on nproc/N threads (default 1: one run on every thread)
+--only REGEX   only the runs whose name (the JSON file's, e.g. ppl-austen-8192-oracle-64) matches
+--quick        a smoke run: one window per context and fewer cells (minutes, not hours)
+
+The model is the default one (scripts/fetch-model.sh; $ADAMAS_MODEL instead when set), the texts those
+of scripts/fetch-corpus.sh ($ADAMAS_CORPUS_DIR/{austen,web}.txt instead when set). On the 2-core
+reference machine the whole study takes several hours; the numbers do not depend on the machine
+beyond float rounding.
+TXT
+}
+
+out=docs/accuracy/data
+adamas=build/release/adamas
+quick=0
+jobs=1
+only=
+stages=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        -h | --help) usage; exit 0 ;;
+        --out) out=$2; shift 2 ;;
+        --adamas) adamas=$2; shift 2 ;;
+        --quick) quick=1; shift ;;
+        --jobs) jobs=$2; shift 2 ;;
+        --only) only=$2; shift 2 ;;
+        experiments | perplexity | passkey | selection | heldout | report) stages+=("$1"); shift ;;
+        *) echo "accuracy.sh: unknown argument '$1' (see --help)" >&2; exit 1 ;;
+    esac
+done
+[[ ${#stages[@]} -eq 0 ]] && stages=(experiments perplexity passkey selection heldout report)
+if [[ ! -x $adamas ]]; then
+    echo "accuracy.sh: $adamas is not built (run scripts/setup.sh, or pass --adamas)" >&2
+    exit 1
+fi
+if ! [[ $jobs =~ ^[1-9][0-9]*$ ]]; then
+    echo "accuracy.sh: --jobs '$jobs' must be a positive integer" >&2
+    exit 1
+fi
+threads=0
+((jobs > 1)) && threads=$(($(nproc) / jobs > 0 ? $(nproc) / jobs : 1))
+corpus=${ADAMAS_CORPUS_DIR:-$(scripts/fetch-corpus.sh)}
+[[ -n ${ADAMAS_MODEL:-} ]] || scripts/fetch-model.sh >/dev/null
+austen=$corpus/austen.txt
+web=$corpus/web.txt
+mkdir -p "$out"
+
+# OpenBLAS 0.3.21 runs AMD Zen 4 with its AVX2 kernels; its AVX-512 ones are a quarter faster for prefill.
+if [[ -z ${OPENBLAS_CORETYPE:-} ]] && grep -q avx512f /proc/cpuinfo 2>/dev/null; then
+    export OPENBLAS_CORETYPE=SkylakeX
+fi
+
+# run NAME SUBCOMMAND ARGS...: adamas SUBCOMMAND ARGS --json OUT/NAME.json (stdout in OUT/NAME.md,
+# progress in OUT/NAME.log), unless that file exists. With --jobs N, up to N runs at once.
+failed=0
+run() {
+    local name=$1
+    shift
+    local file=$out/$name.json
+    [[ -z $only || $name =~ $only ]] || return 0
+    if [[ -s $file ]]; then
+        echo "accuracy.sh: $name: done before ($file)" >&2
+        return
+    fi
+    echo "accuracy.sh: $name: adamas $*" >&2
+    if ((jobs == 1)); then
+        run_one "$name" "$@" || failed=1
+        return
+    fi
+    while (($(jobs -rp | wc -l) >= jobs)); do
+        wait -n || failed=1
+    done
+    run_one "$name" "$@" --threads "$threads" &
+}
+run_one() {
+    local name=$1 start=$SECONDS
+    shift
+    if ! "$adamas" "$@" --json "$out/$name.json" >"$out/$name.md" 2>"$out/$name.log"; then
+        echo "accuracy.sh: $name failed: $(tail -c 300 "$out/$name.log")" >&2
+        return 1
+    fi
+    echo "accuracy.sh: $name: $((SECONDS - start)) s" >&2
+}
+
+if ((quick)); then
+    windows=1
+    budgets_ppl=64,128
+    budgets_passkey=64
+    passkey_depths=0:100:50
+    passkey_keys=1
+else
+    windows=8 # 32K scored tokens at 8K, more at shorter contexts (the same text)
+    budgets_ppl=16,32,64,128,256,512,1024
+    budgets_passkey=16,32,64,128,256
+    passkey_depths=0:100:10
+    passkey_keys=5
+fi
+# Scored tokens at a context: whole windows (ctx/2 - 1 scored tokens each), as many as 8K windows would
+# give: 32,760 tokens at every context in the full study.
+tokens_at() { echo $(((windows * 8192 / $1) * ($1 / 2 - 1))); }
+
+# The experiments share one setting, varied one option at a time.
+base=(--tau-mode relative --tau 0.5)
+experiments() {
+    local ppl=(perplexity -f "$austen" --ctx 8192 --max-tokens "$(tokens_at 8192)" --budgets 64,128)
+    run exp-reference "${ppl[@]}" --policies dense,oracle
+    run exp-tau-fixed-10 "${ppl[@]}" --policies adamas --tau-mode fixed --tau 10
+    run exp-tau-fixed-1 "${ppl[@]}" --policies adamas --tau-mode fixed --tau 1
+    run exp-tau-1bit "${ppl[@]}" --policies adamas --tau-mode fixed --tau 1e30
+    for tau in 0.3 0.5 0.7 1.0; do
+        run "exp-tau-relative-$tau" "${ppl[@]}" --policies adamas --tau-mode relative --tau "$tau"
+    done
+    for r in 2 4 8; do
+        run "exp-rerank-$r" "${ppl[@]}" --policies adamas "${base[@]}" --rerank "$r"
+    done
+    run exp-metric-xor "${ppl[@]}" --policies adamas "${base[@]}" --metric xor
+    run exp-gqa-shared "${ppl[@]}" --policies adamas "${base[@]}" --gqa shared
+    run exp-gqa-shared-rerank-4 "${ppl[@]}" --policies adamas "${base[@]}" --gqa shared --rerank 4
+    run exp-sinks-4 "${ppl[@]}" --policies adamas "${base[@]}" --rerank 4 --sinks 4
+    run exp-recent-16 "${ppl[@]}" --policies adamas "${base[@]}" --rerank 4 --recent 16
+    for layers in 0 1 3; do
+        run "exp-dense-layers-$layers" "${ppl[@]}" --policies adamas "${base[@]}" --rerank 4 --dense-layers "$layers"
+        run "exp-dense-layers-$layers-oracle" "${ppl[@]}" --policies oracle --dense-layers "$layers"
+    done
+}
+
+all_policies=dense,oracle,adamas,quest,streaming
+# The paper's adamas (fixed τ = 10, codes alone) as one more row of each table.
+paper=(--policies adamas --paper)
+
+# One run per policy (and per budget for the oracle, whose exact scores cost as much as dense attention),
+# so that --jobs spreads them; NAME-CTX-POLICY[-BUDGET].json. The report joins them.
+perplexity_table() { # NAME-PREFIX TEXT CONTEXTS...
+    local name=$1 text=$2 ctx policy budget
+    shift 2
+    for ctx in "$@"; do
+        local ppl=(perplexity -f "$text" --ctx "$ctx" --max-tokens "$(tokens_at "$ctx")")
+        for budget in ${budgets_ppl//,/ }; do
+            run "$name-$ctx-oracle-$budget" "${ppl[@]}" --policies oracle --budgets "$budget"
+        done
+        run "$name-$ctx-dense" "${ppl[@]}" --policies dense
+        for policy in adamas quest streaming; do
+            run "$name-$ctx-$policy" "${ppl[@]}" --policies "$policy" --budgets "$budgets_ppl"
+        done
+        run "$name-$ctx-paper" "${ppl[@]}" --budgets "$budgets_ppl" "${paper[@]}"
+    done
+}
+
+# One run per context (each prompt is prefilled once for all the policies of its run).
+passkey_table() { # NAME-PREFIX TEXT CONTEXTS...
+    local name=$1 text=$2 ctx
+    shift 2
+    for ctx in "$@"; do
+        local pk=(passkey -f "$text" --contexts "$ctx" --depths "$passkey_depths" --keys "$passkey_keys"
+            --budgets "$budgets_passkey")
+        run "$name-$ctx" "${pk[@]}" --policies "$all_policies"
+        run "$name-$ctx-paper" "${pk[@]}" "${paper[@]}"
+    done
+}
+
+wait_all() {
+    while (($(jobs -rp | wc -l) > 0)); do
+        wait -n || failed=1
+    done
+}
+
+for stage in "${stages[@]}"; do
+    echo "accuracy.sh: stage $stage" >&2
+    case "$stage" in
+        experiments) experiments ;;
+        perplexity) perplexity_table ppl-austen "$austen" 8192 4096 2048 ;;
+        passkey) passkey_table passkey-austen "$austen" 8192 4096 2048 1024 ;;
+        selection)
+            run selection-austen-8192 selection -f "$austen" --ctx 8192 --windows "$((windows < 2 ? windows : 2))" \
+                --samples 32 --policies oracle,adamas,quest,streaming --budgets 64,128,256 --per-layer
+            run selection-austen-8192-paper selection -f "$austen" --ctx 8192 --windows "$((windows < 2 ? windows : 2))" \
+                --samples 32 --budgets 64,128,256 --per-layer "${paper[@]}"
+            ;;
+        heldout)
+            perplexity_table ppl-web "$web" 8192
+            passkey_table passkey-web "$web" 8192 4096
+            ;;
+        report)
+            wait_all
+            python3 scripts/accuracy_report.py --data "$out"
+            ;;
+    esac
+done
+wait_all
+if ((failed)); then
+    echo "accuracy.sh: some runs failed (see the messages above); run again to retry them" >&2
+    exit 1
+fi
