@@ -30,6 +30,8 @@ struct AttendOptions {
     int budget = 256;
     std::string metric = "l1";
     float tau = 10.0f;
+    std::string tau_mode = "fixed";  // the paper's method by default: this tool is the cross-check
+    int rerank = 0;
     std::string gqa = "per-head";
     int sinks = -1;  // policy default unless given
     bool sinks_given = false;
@@ -78,6 +80,7 @@ PolicyConfig make_config(const AttendOptions& o) {
     c.recent = o.recent;
     c.force_current = !o.no_force_current;
     c.page_size = o.page_size;
+    c.rerank = o.rerank;
     c.validate();
     if (!o.distances_path.empty() && c.kind != PolicyKind::adamas)
         fail_usage("--distances needs --policy adamas (got --policy {})", o.policy);
@@ -179,7 +182,7 @@ void run_attend(const AttendOptions& o) {
     shape.sequences = 1;
     shape.page_size = config.page_size;
     const float tau[] = {o.tau};
-    KvCache cache(shape, tau);
+    KvCache cache(shape, tau, parse_tau_mode(o.tau_mode));
     ThreadPool pool(o.threads);
     cache.append(0, KvTokens{k.data(), v.data(), n, /*token_stride=*/d, /*head_stride=*/n * d}, &pool);
 
@@ -228,6 +231,15 @@ void add_attend_command(CLI::App& app) {
         ->check(CLI::IsMember({"l1", "xor"}))
         ->capture_default_str();
     cmd->add_option("--tau", opts->tau, "Bucket threshold of the 2-bit codes (adamas)")
+        ->capture_default_str();
+    cmd->add_option(
+           "--tau-mode", opts->tau_mode,
+           "fixed: --tau for every vector (the paper's); relative: --tau times each rotated vector's RMS")
+        ->check(CLI::IsMember({"fixed", "relative"}))
+        ->capture_default_str();
+    cmd->add_option("--rerank", opts->rerank,
+                    "Adamas: re-rank the R×budget nearest tokens by code distance by the exact q·k (0: codes "
+                    "alone, the paper's)")
         ->capture_default_str();
     cmd->add_option("--gqa", opts->gqa,
                     "per-head: each query head selects; shared: one set per KV head (adamas: min distance, "

@@ -38,6 +38,7 @@ struct AttentionBenchOptions {
     std::string metric = "l1";
     std::string gqa = "per-head";
     float tau = 1.0f;
+    int rerank = PolicyConfig{}.rerank;  // the engine's default
     int threads = 0;
     int repeats = 5;
     double min_time = 0.5;
@@ -54,6 +55,7 @@ struct BenchPlan {
     DType dtype = DType::f16;
     Metric metric = Metric::l1;
     GqaMode gqa = GqaMode::per_head;
+    int rerank = 0;
     int page_size = 0;  // Quest page metadata is built only when quest runs
 };
 
@@ -74,6 +76,7 @@ PolicyConfig policy_config(const BenchPlan& plan, PolicyKind kind, int budget) {
     config.budget = budget;
     config.metric = plan.metric;
     config.gqa = plan.gqa;
+    config.rerank = plan.rerank;
     config.page_size = 16;
     return config;
 }
@@ -115,6 +118,8 @@ BenchPlan make_plan(const AttentionBenchOptions& o) {
                           [](PolicyKind k) { return k == PolicyKind::dense; });
     plan.dtype = as_usage("--kv-dtype", [&] { return parse_dtype(o.kv_dtype); });
     plan.metric = as_usage("--metric", [&] { return parse_metric(o.metric); });
+    if (o.rerank < 0 || o.rerank > 64) fail_usage("--rerank {} must be between 0 (off) and 64", o.rerank);
+    plan.rerank = o.rerank;
     plan.gqa = as_usage("--gqa", [&] { return parse_gqa(o.gqa); });
     if (std::find(plan.policies.begin(), plan.policies.end(), PolicyKind::quest) != plan.policies.end())
         plan.page_size = 16;
@@ -173,6 +178,7 @@ BenchRow make_row(const RunContext& run, const BenchShape& shape, int64_t n, Pol
     row.policy = std::string(policy_name(kind));
     row.budget = budget;
     row.metric = std::string(metric_name(run.plan.metric));
+    row.rerank = kind == PolicyKind::adamas ? run.plan.rerank : 0;
     row.gqa = std::string(gqa_name(run.plan.gqa));
     row.kv_dtype = std::string(dtype_name(run.plan.dtype));
     row.threads = run.pool.size();
@@ -240,9 +246,11 @@ void run_attention_bench(const AttentionBenchOptions& options) {
         pool.size(), pool.size() == 1 ? "" : "s", double(triad.array_bytes) / kMiB, triad.trials,
         triad.best_gbps, triad.median_gbps);
     fmt::print(stderr, "bench: {}\n", bandwidth_line);
-    fmt::print("{} KV {}, metric {}, GQA {}, tau {}; µs are medians of one layer's step over the batch.\n\n",
-               bandwidth_line, dtype_name(plan.dtype), metric_name(plan.metric), gqa_name(plan.gqa),
-               options.tau);
+    fmt::print(
+        "{} KV {}, metric {}, GQA {}, tau {}, rerank {}; µs are medians of one layer's step over the "
+        "batch.\n\n",
+        bandwidth_line, dtype_name(plan.dtype), metric_name(plan.metric), gqa_name(plan.gqa), options.tau,
+        plan.rerank);
     print_table_header();
 
     CacheFlusher flusher(llc);
@@ -307,6 +315,10 @@ void add_bench_attention_command(CLI::App& bench) {
         ->capture_default_str();
     cmd->add_option("--tau", options->tau,
                     "Bucket threshold of the 2-bit codes; the synthetic keys have unit-scale coordinates")
+        ->capture_default_str();
+    cmd->add_option(
+           "--rerank", options->rerank,
+           "Adamas: re-rank the R×budget nearest tokens by the exact q·k (0: codes alone, the paper's)")
         ->capture_default_str();
     cmd->add_option("--threads", options->threads, "Worker threads, 0 = one per hardware thread")
         ->capture_default_str();

@@ -57,6 +57,7 @@ void write_rows_json(const std::string& path, const std::vector<BenchRow>& rows)
              {"budget", r.budget ? nlohmann::ordered_json(*r.budget) : nlohmann::ordered_json(nullptr)},
              {"metric", r.metric},
              {"gqa", r.gqa},
+             {"rerank", r.rerank},
              {"kv_dtype", r.kv_dtype},
              {"threads", r.threads},
              {"us", r.us},

@@ -16,6 +16,7 @@ struct BenchRow {
     std::string policy;
     std::optional<int> budget;  // none for dense
     std::string metric, gqa, kv_dtype;
+    int rerank = 0;  // adamas: candidates re-ranked per budget slot (0: codes alone)
     int threads = 0;
     double us = 0, estimate_us = 0, select_us = 0, attend_us = 0;
     double bytes = 0, gbps = 0, bw_fraction = 0, triad_gbps = 0;

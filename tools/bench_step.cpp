@@ -54,8 +54,7 @@ StepMeasurement measure_step(const PolicyConfig& config, const BenchShape& shape
     auto traffic_of_last = [&] {
         StepTraffic total;
         for (int s = 0; s < batch; ++s) {
-            StepTraffic t =
-                step_traffic(config.kind, views[last_copy][size_t(s)], attention.selection(size_t(s)));
+            StepTraffic t = step_traffic(config, views[last_copy][size_t(s)], attention.selection(size_t(s)));
             total.estimate_bytes += t.estimate_bytes;
             total.attend_bytes += t.attend_bytes;
         }

@@ -3,7 +3,7 @@
 
 namespace adamas::tools {
 
-StepTraffic step_traffic(PolicyKind kind, const KvSequenceView& kv, const Selection& selection) {
+StepTraffic step_traffic(const PolicyConfig& config, const KvSequenceView& kv, const Selection& selection) {
     const double n = double(kv.tokens);
     const double heads = kv.kv_heads();
     const double d = kv.head_dim;
@@ -17,10 +17,14 @@ StepTraffic step_traffic(PolicyKind kind, const KvSequenceView& kv, const Select
     for (int r = 0; r < selection.rows; ++r)
         rows += double(selection.counts[size_t(r)]);
     traffic.attend_bytes = rows * d * elem * 2;
-    switch (kind) {
-        case PolicyKind::adamas:
+    switch (config.kind) {
+        case PolicyKind::adamas: {
             traffic.estimate_bytes = n * heads * code_words(kv.head_dim) * 2;
+            const double candidates = double(config.rerank) * config.budget;
+            if (candidates > config.budget && candidates < n)
+                traffic.estimate_bytes += selection.rows * candidates * d * elem;
             break;
+        }
         case PolicyKind::oracle:
             traffic.estimate_bytes = n * heads * d * elem;
             break;

@@ -9,7 +9,7 @@
 namespace adamas::tools {
 
 struct StepTraffic {
-    double estimate_bytes = 0;  // codes (adamas), keys (oracle), page min/max (quest)
+    double estimate_bytes = 0;  // codes and re-ranked keys (adamas), keys (oracle), page min/max (quest)
     double attend_bytes = 0;    // K and V rows attended
     double total() const { return estimate_bytes + attend_bytes; }
 };
@@ -18,6 +18,7 @@ struct StepTraffic {
 // n ≤ budget) reads K and V once per KV head and estimates nothing. Otherwise every attended row
 // counts: in per-head mode a group's query heads each read their own rows, so the same row may
 // count g times, which is what the kernel actually loads.
-StepTraffic step_traffic(PolicyKind kind, const KvSequenceView& kv, const Selection& selection);
+// Adamas with re-ranking also reads the keys of its R·budget candidates, per selection row.
+StepTraffic step_traffic(const PolicyConfig& config, const KvSequenceView& kv, const Selection& selection);
 
 }  // namespace adamas::tools

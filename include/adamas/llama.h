@@ -107,8 +107,10 @@ struct RunnerOptions {
     PolicyConfig policy;   // for decode steps of layers >= dense_layers
     int dense_layers = 2;  // the first layers always attend densely (paper: 2)
     DType kv_dtype = DType::f16;
-    float tau = 10.0f;  // code threshold (paper value)
-    TauMode tau_mode = TauMode::fixed;
+    // Code threshold: 0.5 × each vector's RMS, chosen by the accuracy study (docs/accuracy.md); the
+    // paper's is a fixed 10 (TauMode::fixed).
+    float tau = 0.5f;
+    TauMode tau_mode = TauMode::relative;
     // Decode products of Q4_0/Q4_1/Q8_0 weights on 8-bit activations with integer dot products, as
     // llama.cpp computes them; false: float activations (slower, for numerical comparisons).
     bool quantized_activations = true;

@@ -83,8 +83,12 @@ TEST(BenchAttentionCli, JsonRowsFollowTheSweepAndTheByteModel) {
             // Query-independent: one set per KV head, read once for the whole group.
             EXPECT_DOUBLE_EQ(bytes, kv_heads * row_bytes);
         } else {
-            // adamas per-head: codes, then every query head reads its own rows.
-            EXPECT_DOUBLE_EQ(bytes, n * kv_heads * d / 4 + q_heads * row_bytes);
+            // adamas per-head: codes, the keys of each query head's candidates when it re-ranks, then
+            // every query head reads its own rows.
+            const double candidates = row["rerank"].get<double>() * budget;
+            const double reranked =
+                candidates > budget && candidates < n ? q_heads * candidates * d * f16 : 0;
+            EXPECT_DOUBLE_EQ(bytes, n * kv_heads * d / 4 + reranked + q_heads * row_bytes);
         }
         EXPECT_NEAR(row["gbps"].get<double>(), bytes / row["us"].get<double>() / 1e3, 1e-6 * bytes);
     }
