@@ -20,9 +20,9 @@ struct ModelOptions {
     int sinks = -1;
     int recent = 0;
     int dense_layers = 2;
-    float tau = 0.5f;  // the defaults the accuracy study chose (docs/accuracy.md); --paper: fixed 10, no rerank
+    float tau = 0.5f;  // the default the accuracy study chose (docs/accuracy.md); --paper: fixed 10
     std::string tau_mode = "relative";
-    int rerank = 4;
+    int rerank = 0;
     bool paper = false;  // --paper: fixed tau 10, no re-ranking
     std::string kv_dtype = "f16";
     bool float_activations = false;

@@ -47,8 +47,8 @@ struct PolicyConfig {
     int page_size = 16;         // quest
     // adamas: 0 ranks by code distance alone (the paper); R > 0 takes the R·budget nearest tokens by code
     // distance and keeps the best of them by the exact q·k (reading those keys), as the oracle would.
-    // Default 4, chosen by the accuracy study (docs/accuracy.md).
-    int rerank = 4;
+    // Off by default: at equal decode speed a larger budget buys more (docs/accuracy.md).
+    int rerank = 0;
 
     // Throws Error when the options contradict each other (budget < forced set, ...).
     void validate() const;

@@ -39,10 +39,11 @@ CliRun run_adamas(const std::string& args) {
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "out"), slurp(dir / "err")};
 }
 
-// Small and quick: SmolLM2's shape (9 q / 3 KV heads, d 64), two short contexts, two repeats.
+// Small and quick: SmolLM2's shape (9 q / 3 KV heads, d 64), two short contexts, two repeats. Adamas
+// re-ranks 8×budget candidates: all but budget 64 at 300 tokens, where 512 candidates exceed the cache.
 constexpr const char* kQuickSweep =
     "bench attention --shapes smollm2-135m --contexts 1K,300 --budgets 16,64 --policies "
-    "streaming,dense,adamas "
+    "streaming,dense,adamas --rerank 8 "
     "--min-time 0 --repeats 2";
 
 TEST(BenchAttentionCli, JsonRowsFollowTheSweepAndTheByteModel) {
@@ -85,6 +86,7 @@ TEST(BenchAttentionCli, JsonRowsFollowTheSweepAndTheByteModel) {
         } else {
             // adamas per-head: codes, the keys of each query head's candidates when it re-ranks, then
             // every query head reads its own rows.
+            EXPECT_EQ(row["rerank"], 8);
             const double candidates = row["rerank"].get<double>() * budget;
             const double reranked =
                 candidates > budget && candidates < n ? q_heads * candidates * d * f16 : 0;
