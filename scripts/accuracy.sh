@@ -13,7 +13,8 @@ Usage: scripts/accuracy.sh [--out DIR] [--adamas BINARY] [--jobs N] [--only REGE
 Stages (default: all, in this order):
   experiments  adamas variants at 8K context, budgets 64 and 128, Austen: threshold (fixed τ = 10 as
                the paper, fixed τ = 1, τ per vector), exact re-ranking, L1 against xor, per-head
-               against shared GQA, sinks and recent windows, dense layers 0-3, 1-bit codes
+               against shared GQA, sinks and recent windows, dense layers 0-3, 1-bit codes (sign
+               bits: a threshold no coordinate reaches)
   perplexity   the main table: Austen at contexts 2K, 4K, 8K, 32K scored tokens per cell, dense,
                oracle, adamas, quest, streaming at budgets 16 to 1024
   passkey      pass-key retrieval, contexts 1K-8K x depths 0-100 %, 5 keys per cell, budgets 16-256
@@ -139,11 +140,10 @@ experiments() {
     done
     run exp-metric-xor "${ppl[@]}" --policies adamas "${base[@]}" --metric xor
     run exp-gqa-shared "${ppl[@]}" --policies adamas "${base[@]}" --gqa shared
-    run exp-gqa-shared-rerank-4 "${ppl[@]}" --policies adamas "${base[@]}" --gqa shared --rerank 4
-    run exp-sinks-4 "${ppl[@]}" --policies adamas "${base[@]}" --rerank 4 --sinks 4
-    run exp-recent-16 "${ppl[@]}" --policies adamas "${base[@]}" --rerank 4 --recent 16
+    run exp-sinks-4 "${ppl[@]}" --policies adamas "${base[@]}" --sinks 4
+    run exp-recent-16 "${ppl[@]}" --policies adamas "${base[@]}" --recent 16
     for layers in 0 1 3; do
-        run "exp-dense-layers-$layers" "${ppl[@]}" --policies adamas "${base[@]}" --rerank 4 --dense-layers "$layers"
+        run "exp-dense-layers-$layers" "${ppl[@]}" --policies adamas "${base[@]}" --dense-layers "$layers"
         run "exp-dense-layers-$layers-oracle" "${ppl[@]}" --policies oracle --dense-layers "$layers"
     done
 }

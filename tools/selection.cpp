@@ -241,6 +241,8 @@ void run_selection(const SelectionOptions& o) {
     json["ctx"] = o.ctx;
     json["windows"] = o.windows;
     json["samples"] = sampled.size();
+    json["tau"] = cells.front().options.tau;
+    json["tau_mode"] = tau_mode_name(cells.front().options.tau_mode);
     for (const CellResult& r : results) {
         LayerSums all;
         nlohmann::ordered_json layers = nlohmann::ordered_json::array();
@@ -281,8 +283,9 @@ void run_selection(const SelectionOptions& o) {
             fmt::print("\n");
         }
     }
+    const RunnerOptions& coded = cells.front().options;  // every cell shares the cache's codes
     fmt::print("\nCode buckets per layer (share of coordinates in buckets 0, 1, 2, 3; threshold {} {}):\n\n",
-               o.model.tau_mode, o.model.tau);
+               tau_mode_name(coded.tau_mode), coded.tau);
     fmt::print("| layer | keys | queries |\n|---:|---|---|\n");
     for (int l = 0; l < config.n_layer; ++l) {
         const BucketCounts& b = buckets[size_t(l)];
