@@ -195,10 +195,10 @@ for stage in "${stages[@]}"; do
         perplexity) perplexity_table ppl-austen "$austen" 8192 4096 2048 ;;
         passkey) passkey_table passkey-austen "$austen" 8192 4096 2048 1024 ;;
         selection)
-            run selection-austen-8192 selection -f "$austen" --ctx 8192 --windows "$((windows < 2 ? windows : 2))" \
-                --samples 32 --policies oracle,adamas,quest,streaming --budgets 64,128,256 --per-layer
-            run selection-austen-8192-paper selection -f "$austen" --ctx 8192 --windows "$((windows < 2 ? windows : 2))" \
-                --samples 32 --budgets 64,128,256 --per-layer "${paper[@]}"
+            # One 8K window, 32 sampled steps: 28 layers x 9 heads x 32 = 8,064 head-steps per cell.
+            local_sel=(selection -f "$austen" --ctx 8192 --windows 1 --samples 32 --budgets 64,128,256 --per-layer)
+            run selection-austen-8192 "${local_sel[@]}" --policies oracle,adamas,quest,streaming
+            run selection-austen-8192-paper "${local_sel[@]}" "${paper[@]}"
             ;;
         heldout)
             perplexity_table ppl-web "$web" 8192
