@@ -103,6 +103,12 @@ def selection_table(doc, title):
            "| policy | budget | attention mass | oracle recall | KL(dense ‖ sparse) |", "|---|---:|---:|---:|---:|"]
     for r in doc["rows"]:
         out.append(f"| {r['policy']} | {r['budget']} | {r['mass']:.3f} | {r['recall']:.3f} | {r['kl']:.4f} |")
+    rows = doc["rows"]
+    out += ["", "Attention mass per layer.", "",
+            "| layer | " + " | ".join(f"{r['policy']}@{r['budget']}" for r in rows) + " |",
+            "|---:|" + "---:|" * len(rows)]
+    for i, layer in enumerate(rows[0]["layers"]):
+        out.append(f"| {layer['layer']} | " + " | ".join(f"{r['layers'][i]['mass']:.3f}" for r in rows) + " |")
     out += ["", "Code buckets: share of coordinates in buckets 0-3 per layer (keys / queries).", "",
             "| layer | keys 0 | 1 | 2 | 3 | queries 0 | 1 | 2 | 3 |", "|---:|" + "---:|" * 8]
     for b in doc.get("buckets", []):
