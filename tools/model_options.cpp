@@ -28,7 +28,9 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
     cmd.add_option("--gqa", o.gqa, "GQA selection: per-head or shared")->capture_default_str();
     cmd.add_option("--sinks", o.sinks, "Sink tokens always kept (-1: the policy's default)")
         ->capture_default_str();
-    cmd.add_option("--recent", o.recent, "Most recent tokens always kept")->capture_default_str();
+    cmd.add_option("--recent", o.recent,
+                   "Most recent tokens always kept (-1: the policy's default: budget/4 for adamas, else 0)")
+        ->capture_default_str();
     cmd.add_option("--dense-layers", o.dense_layers, "The first N layers always attend densely")
         ->capture_default_str();
     CLI::Option* tau = cmd.add_option("--tau", o.tau, "Bucket threshold of the 2-bit codes (see --tau-mode)")
@@ -46,8 +48,8 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
                "the best budget of them (0: off)")
             ->capture_default_str();
     cmd.add_flag("--paper", o.paper,
-                 "Adamas as the paper ran it: a fixed threshold tau = 10 and code distance alone (same as "
-                 "--tau-mode fixed --tau 10 --rerank 0)")
+                 "Adamas as the paper ran it: a fixed threshold tau = 10, code distance alone and no recent "
+                 "window unless --recent is given (same as --tau-mode fixed --tau 10 --rerank 0 --recent 0)")
         ->excludes(tau)
         ->excludes(tau_mode)
         ->excludes(rerank);
@@ -76,7 +78,7 @@ RunnerOptions runner_options(const ModelOptions& o) {
     r.policy.metric = parse_metric(o.metric);
     r.policy.gqa = parse_gqa(o.gqa);
     r.policy.sinks = o.sinks;
-    r.policy.recent = o.recent;
+    r.policy.recent = o.paper && o.recent < 0 ? 0 : o.recent;  // the paper keeps no recent window
     r.dense_layers = o.dense_layers;
     r.tau = o.paper ? 10.0f : o.tau;
     r.tau_mode = o.paper ? TauMode::fixed : parse_tau_mode(o.tau_mode);

@@ -18,7 +18,7 @@ struct ModelOptions {
     std::string metric = "l1";
     std::string gqa = "per-head";
     int sinks = -1;
-    int recent = 0;
+    int recent = -1;  // the policy's default
     int dense_layers = 2;
     float tau = 0.5f;  // the default the accuracy study chose (docs/accuracy.md); --paper: fixed 10
     std::string tau_mode = "relative";

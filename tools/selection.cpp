@@ -184,7 +184,7 @@ void run_selection(const SelectionOptions& o) {
             const PolicyConfig& policy = result.cell.options.policy;
             const bool quest = policy.kind == PolicyKind::quest;
             const SelectionRule oracle_rule{policy.budget, quest ? 0 : policy.effective_sinks(),
-                                            quest ? 0 : policy.recent, true};
+                                            quest ? 0 : policy.effective_recent(), true};
             runner.set_attention_observer([&, c](const LlamaRunner::AttentionCall& call) {
                 if (!call.decode || call.layer < result.cell.options.dense_layers) return;
                 for (size_t r = 0; r < call.requests.size(); ++r) {

@@ -42,7 +42,9 @@ struct PolicyConfig {
     Metric metric = Metric::l1;  // adamas only
     GqaMode gqa = GqaMode::per_head;
     int sinks = -1;  // first S tokens always kept; negative: the policy default (streaming 4, else 0)
-    int recent = 0;  // last W tokens always kept
+    // Last W tokens always kept; negative: the policy default (adamas budget/4, chosen by the accuracy
+    // study: recent tokens carry much of the attention and codes rank them poorly; else 0).
+    int recent = -1;
     bool force_current = true;  // keep token n-1; false only in the paper's "eval" parity mode
     int page_size = 16;         // quest
     // adamas: 0 ranks by code distance alone (the paper); R > 0 takes the R·budget nearest tokens by code
@@ -55,6 +57,11 @@ struct PolicyConfig {
     // Sinks actually used: streaming defaults to 4.
     int effective_sinks() const {
         return kind == PolicyKind::streaming && sinks < 0 ? 4 : (sinks < 0 ? 0 : sinks);
+    }
+    // Recent window actually used.
+    int effective_recent() const {
+        if (recent >= 0) return recent;
+        return kind == PolicyKind::adamas ? budget / 4 : 0;
     }
     std::string describe() const;
 };

@@ -68,7 +68,6 @@ void check_head_dim(int64_t d, std::string_view what) {
 
 void PolicyConfig::validate() const {
     if (budget < 1) fail_usage("budget {} must be at least 1", budget);
-    if (recent < 0) fail_usage("recent window {} must not be negative", recent);
     if (page_size < 1) fail_usage("page size {} must be at least 1", page_size);
     if (rerank < 0 || rerank > 64) fail_usage("rerank factor {} must be between 0 (off) and 64", rerank);
     if ((kind == PolicyKind::quest || kind == PolicyKind::streaming) && !force_current)
@@ -91,7 +90,7 @@ void PolicyConfig::validate() const {
                        s, s, budget);
         return;
     }
-    SelectionRule{budget, s, recent, force_current}.validate();
+    SelectionRule{budget, s, effective_recent(), force_current}.validate();
 }
 
 std::string PolicyConfig::describe() const {
@@ -100,12 +99,12 @@ std::string PolicyConfig::describe() const {
             return "dense";
         case PolicyKind::adamas:
             return fmt::format("adamas(B={}, {}, {}, S={}, W={}{}{})", budget, metric_name(metric),
-                               gqa_name(gqa), effective_sinks(), recent,
+                               gqa_name(gqa), effective_sinks(), effective_recent(),
                                force_current ? "" : ", no forced current",
                                rerank ? fmt::format(", rerank {}×B", rerank) : "");
         case PolicyKind::oracle:
             return fmt::format("oracle(B={}, {}, S={}, W={})", budget, gqa_name(gqa), effective_sinks(),
-                               recent);
+                               effective_recent());
         case PolicyKind::quest:
             return fmt::format("quest(B={}, P={}, {})", budget, page_size, gqa_name(gqa));
         case PolicyKind::streaming:

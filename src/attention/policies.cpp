@@ -43,7 +43,7 @@ int64_t select_all(const StepInputs& step, Selection& s) {
 }
 
 SelectionRule rule_of(const PolicyConfig& c) {
-    return SelectionRule{c.budget, c.effective_sinks(), c.recent, c.force_current};
+    return SelectionRule{c.budget, c.effective_sinks(), c.effective_recent(), c.force_current};
 }
 
 class DensePolicy final : public SelectionPolicy {

@@ -110,7 +110,7 @@ std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyCo
     const KvSequenceView view = f.cache.view(0);
     const int g = f.q_heads / f.kv_heads, words = f.d / 8;
     const bool shared = c.gqa == GqaMode::shared;
-    const SelectionRule rule{c.budget, c.effective_sinks(), c.recent, c.force_current};
+    const SelectionRule rule{c.budget, c.effective_sinks(), c.effective_recent(), c.force_current};
     std::vector<std::vector<int32_t>> rows;
     const int row_count = shared ? f.kv_heads : f.q_heads;
     for (int r = 0; r < row_count; ++r) {
@@ -343,6 +343,27 @@ TEST(Decode, PoliciesRejectOptionsTheyWouldIgnore) {
     c.force_current = true;
     c.sinks = 2;
     EXPECT_THROW(c.validate(), UsageError);
+}
+
+// The recent window defaults per policy: a budget/4 window for adamas, none for the others (which take
+// the default without complaint); an explicit value wins.
+TEST(Decode, RecentWindowDefaultsPerPolicy) {
+    PolicyConfig c;
+    c.budget = 128;
+    EXPECT_EQ(c.effective_recent(), 32);
+    c.budget = 64;
+    EXPECT_EQ(c.effective_recent(), 16);
+    c.recent = 0;
+    EXPECT_EQ(c.effective_recent(), 0);
+    c.recent = 3;
+    EXPECT_EQ(c.effective_recent(), 3);
+    for (PolicyKind kind :
+         {PolicyKind::dense, PolicyKind::oracle, PolicyKind::quest, PolicyKind::streaming}) {
+        PolicyConfig other;
+        other.kind = kind;
+        EXPECT_EQ(other.effective_recent(), 0) << policy_name(kind);
+        EXPECT_NO_THROW(other.validate()) << policy_name(kind);
+    }
 }
 
 // One step of `run` on the fixture's sequence 0; the select phase's time must be reported.

@@ -286,7 +286,8 @@ TEST_F(ModelCliTest, PaperFlagSetsThePapersThresholdAndExcludesItsOptions) {
         fmt::format("perplexity -m '{}' -f '{}' --ctx 64 --dense-layers 0 --policies adamas --budgets 8",
                     model, path("text.txt"));
     const Result paper = run(common + " --paper --json " + path("paper.json"));
-    const Result fixed = run(common + " --tau-mode fixed --tau 10 --rerank 0 --json " + path("fixed.json"));
+    const Result fixed =
+        run(common + " --tau-mode fixed --tau 10 --rerank 0 --recent 0 --json " + path("fixed.json"));
     const Result other = run(common + " --tau-mode relative --tau 0.5 --json " + path("other.json"));
     ASSERT_EQ(paper.code, 0) << paper.err;
     ASSERT_EQ(fixed.code, 0) << fixed.err;
