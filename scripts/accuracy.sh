@@ -124,16 +124,17 @@ fi
 # give: 32,760 tokens at every context in the full study.
 tokens_at() { echo $(((windows * 8192 / $1) * ($1 / 2 - 1))); }
 
-# The experiments share one setting, varied one option at a time.
-base=(--tau-mode relative --tau 0.5)
+# The experiments share one setting, varied one option at a time: the threshold the study chose, with
+# no recent window (the window was chosen after the other options, by the exp-recent-* rows).
+base=(--tau-mode relative --tau 0.5 --recent 0)
 experiments() {
     local ppl=(perplexity -f "$austen" --ctx 8192 --max-tokens "$(tokens_at 8192)" --budgets 64,128)
     run exp-reference "${ppl[@]}" --policies dense,oracle
-    run exp-tau-fixed-10 "${ppl[@]}" --policies adamas --tau-mode fixed --tau 10
-    run exp-tau-fixed-1 "${ppl[@]}" --policies adamas --tau-mode fixed --tau 1
-    run exp-tau-1bit "${ppl[@]}" --policies adamas --tau-mode fixed --tau 1e30
+    run exp-tau-fixed-10 "${ppl[@]}" --policies adamas --tau-mode fixed --tau 10 --recent 0
+    run exp-tau-fixed-1 "${ppl[@]}" --policies adamas --tau-mode fixed --tau 1 --recent 0
+    run exp-tau-1bit "${ppl[@]}" --policies adamas --tau-mode fixed --tau 1e30 --recent 0
     for tau in 0.3 0.5 0.7 1.0; do
-        run "exp-tau-relative-$tau" "${ppl[@]}" --policies adamas --tau-mode relative --tau "$tau"
+        run "exp-tau-relative-$tau" "${ppl[@]}" --policies adamas --tau-mode relative --tau "$tau" --recent 0
     done
     for r in 2 4 8; do
         run "exp-rerank-$r" "${ppl[@]}" --policies adamas "${base[@]}" --rerank "$r"
@@ -141,7 +142,9 @@ experiments() {
     run exp-metric-xor "${ppl[@]}" --policies adamas "${base[@]}" --metric xor
     run exp-gqa-shared "${ppl[@]}" --policies adamas "${base[@]}" --gqa shared
     run exp-sinks-4 "${ppl[@]}" --policies adamas "${base[@]}" --sinks 4
-    run exp-recent-16 "${ppl[@]}" --policies adamas "${base[@]}" --recent 16
+    for window in 16 32 64; do
+        run "exp-recent-$window" "${ppl[@]}" --policies adamas "${base[@]}" --recent "$window"
+    done
     for layers in 0 1 3; do
         run "exp-dense-layers-$layers" "${ppl[@]}" --policies adamas "${base[@]}" --dense-layers "$layers"
         run "exp-dense-layers-$layers-oracle" "${ppl[@]}" --policies oracle --dense-layers "$layers"
