@@ -28,6 +28,22 @@ class ModelCliTest : public test::CliTest {
     void write(const std::string& name, const std::string& bytes) const {
         std::ofstream(path(name), std::ios::binary) << bytes;
     }
+    // A tiny random model with the tiny tokenizer in hf/ (returned) and a repetitive text.txt of 60
+    // phrases: enough for a few windows of 64 tokens.
+    std::string tiny_model_and_text(int kv_heads = 2) const {
+        const TokenizerVocab vocab = test::tiny_vocab();
+        test::TinySpec spec;
+        spec.vocab = int(vocab.tokens.size());
+        spec.kv_heads = kv_heads;
+        const std::string model = path("hf");
+        test::write_hf_model(test::make_tiny_model(spec, 6), model);
+        test::write_hf_tokenizer(vocab, model);
+        std::string text;
+        for (int i = 0; i < 60; ++i)
+            text += i % 3 ? "hello world " : "a hello a ";
+        write("text.txt", text);
+        return model;
+    }
 };
 
 TEST_F(ModelCliTest, HelpOfEverySubcommand) {
@@ -160,17 +176,7 @@ TEST_F(ModelCliTest, HfDirectoryWithTokenizerRunsTextCommands) {
 // perplexity prefills each window once and switches policy per row: every row must score exactly what
 // a run of that row alone scores (a fresh prefill per window).
 TEST_F(ModelCliTest, PerplexityRowsEqualSingleRowRuns) {
-    const TokenizerVocab vocab = test::tiny_vocab();
-    test::TinySpec spec;
-    spec.vocab = int(vocab.tokens.size());
-    spec.kv_heads = 4;  // MHA: one fused adamas item per head
-    const std::string model = path("hf");
-    test::write_hf_model(test::make_tiny_model(spec, 6), model);
-    test::write_hf_tokenizer(vocab, model);
-    std::string text;
-    for (int i = 0; i < 60; ++i)
-        text += i % 3 ? "hello world " : "a hello a ";
-    write("text.txt", text);
+    const std::string model = tiny_model_and_text(/*kv_heads=*/4);  // MHA: one fused adamas item per head
     const std::string common =
         fmt::format("perplexity -m '{}' -f '{}' --ctx 64 --dense-layers 0", model, path("text.txt"));
     const Result all =
@@ -195,16 +201,7 @@ TEST_F(ModelCliTest, PerplexityRowsEqualSingleRowRuns) {
 // match real decode steps on float activations up to summation order. Adamas is left out: a rounding
 // difference can move a coordinate across a bucket threshold and so change a code.
 TEST_F(ModelCliTest, PerplexityBatchedScoringMatchesDecodeSteps) {
-    const TokenizerVocab vocab = test::tiny_vocab();
-    test::TinySpec spec;
-    spec.vocab = int(vocab.tokens.size());
-    const std::string model = path("hf");
-    test::write_hf_model(test::make_tiny_model(spec, 6), model);
-    test::write_hf_tokenizer(vocab, model);
-    std::string text;
-    for (int i = 0; i < 60; ++i)
-        text += i % 3 ? "hello world " : "a hello a ";
-    write("text.txt", text);
+    const std::string model = tiny_model_and_text();
     const std::string common = fmt::format(
         "perplexity -m '{}' -f '{}' --ctx 64 --dense-layers 1 --policies dense,oracle,quest,streaming "
         "--budgets 8,16",
@@ -229,16 +226,7 @@ TEST_F(ModelCliTest, PerplexityBatchedScoringMatchesDecodeSteps) {
 // selection on a tiny random model: the oracle's set is its own best (recall 1) and captures at least
 // the mass any other policy does at the same budget; every share is a fraction; buckets sum to one.
 TEST_F(ModelCliTest, SelectionMeasuresEveryPolicyAgainstTheOracle) {
-    const TokenizerVocab vocab = test::tiny_vocab();
-    test::TinySpec spec;
-    spec.vocab = int(vocab.tokens.size());
-    const std::string model = path("hf");
-    test::write_hf_model(test::make_tiny_model(spec, 6), model);
-    test::write_hf_tokenizer(vocab, model);
-    std::string text;
-    for (int i = 0; i < 60; ++i)
-        text += i % 3 ? "hello world " : "a hello a ";
-    write("text.txt", text);
+    const std::string model = tiny_model_and_text();
     const Result r = run(fmt::format(
         "selection -m '{}' -f '{}' --ctx 64 --samples 6 --dense-layers 1 --policies adamas,oracle,streaming "
         "--budgets 8 --tau-mode relative --tau 0.6 --per-layer --json '{}'",
@@ -253,7 +241,7 @@ TEST_F(ModelCliTest, SelectionMeasuresEveryPolicyAgainstTheOracle) {
         EXPECT_GT(row["mass"].get<double>(), 0.0);
         EXPECT_LE(row["mass"].get<double>(), oracle_mass + 1e-9) << row["policy"];
         EXPECT_GE(row["kl"].get<double>(), 0.0);
-        EXPECT_EQ(row["layers"].size(), size_t(spec.layers - 1));
+        EXPECT_EQ(row["layers"].size(), size_t(test::TinySpec{}.layers - 1));  // all but the dense one
     }
     EXPECT_GT(json["rows"][2]["kl"].get<double>(), 0.0);
     for (const auto& layer : json["buckets"]) {
@@ -272,16 +260,7 @@ TEST_F(ModelCliTest, PaperFlagSetsThePapersThresholdAndExcludesItsOptions) {
         EXPECT_EQ(r.code, 1) << option;
         EXPECT_NE(r.err.find("excludes"), std::string::npos) << r.err;
     }
-    const TokenizerVocab vocab = test::tiny_vocab();
-    test::TinySpec spec;
-    spec.vocab = int(vocab.tokens.size());
-    const std::string model = path("hf");
-    test::write_hf_model(test::make_tiny_model(spec, 6), model);
-    test::write_hf_tokenizer(vocab, model);
-    std::string text;
-    for (int i = 0; i < 60; ++i)
-        text += i % 3 ? "hello world " : "a hello a ";
-    write("text.txt", text);
+    const std::string model = tiny_model_and_text();
     const std::string common =
         fmt::format("perplexity -m '{}' -f '{}' --ctx 64 --dense-layers 0 --policies adamas --budgets 8",
                     model, path("text.txt"));
