@@ -156,7 +156,11 @@ def plot_perplexity(plt, groups, path, title):
         ax.set_ylabel("perplexity")
         ax.set_title(label)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    handles = {}  # every policy of any panel, once
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    axes[0][0].legend(list(handles.values()), list(handles.keys()), fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
