@@ -10,7 +10,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "adamas/atomic_file.h"
 #include "adamas/data_paths.h"
 #include "adamas/error.h"
 #include "adamas/llama.h"
@@ -18,6 +17,7 @@
 #include "adamas/tokenizer.h"
 #include "bench.h"
 #include "bench_args.h"
+#include "json_output.h"
 #include "model_options.h"
 
 namespace adamas::tools {
@@ -127,10 +127,7 @@ void run_e2e(const E2eOptions& o) {
             }
         }
     }
-    if (!o.json.empty()) {
-        const std::string out = json.dump(2) + "\n";
-        write_file_atomically(o.json, {{out.data(), out.size()}});
-    }
+    if (!o.json.empty()) write_json_file(o.json, json);
 }
 
 }  // namespace

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "adamas/atomic_file.h"
 #include "bench_args.h"
+#include "json_output.h"
 
 namespace adamas::tools {
 namespace {
@@ -74,8 +74,7 @@ void write_rows_json(const std::string& path, const std::vector<BenchRow>& rows)
              {"copies", r.copies},
              {"llc_flushed", r.flushed}});
     }
-    const std::string text = out.dump(2) + "\n";
-    write_file_atomically(path, {{text.data(), text.size()}});
+    write_json_file(path, out);
 }
 
 }  // namespace adamas::tools

@@ -14,7 +14,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "adamas/atomic_file.h"
 #include "adamas/chat_template.h"
 #include "adamas/error.h"
 #include "adamas/llama.h"
@@ -22,6 +21,7 @@
 #include "adamas/tokenizer.h"
 #include "bench_args.h"
 #include "commands.h"
+#include "json_output.h"
 #include "model_options.h"
 
 namespace adamas::tools {
@@ -319,12 +319,8 @@ void run_passkey(const PasskeyOptions& o) {
                                    t.correct ? "yes" : "no", t.decode_tok_per_s);
                     }
     }
-    if (!o.json.empty()) {
-        // An answer cut after 8 tokens may end inside a UTF-8 sequence: replace what is not UTF-8.
-        const std::string out =
-            json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
-        write_file_atomically(o.json, {{out.data(), out.size()}});
-    }
+    // An answer cut after 8 tokens may end inside a UTF-8 sequence: write_json_file replaces it.
+    if (!o.json.empty()) write_json_file(o.json, json);
 }
 
 }  // namespace

@@ -7,19 +7,16 @@
 // is prefilled once for all rows (rewind, then switch policy).
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "adamas/atomic_file.h"
 #include "adamas/error.h"
 #include "adamas/llama.h"
-#include "adamas/tokenizer.h"
 #include "commands.h"
 #include "eval_cells.h"
+#include "json_output.h"
 #include "model_options.h"
 
 namespace adamas::tools {
@@ -144,10 +141,7 @@ void run_perplexity(const PerplexityOptions& o) {
              {"nll", nll},
              {"ppl", std::exp(nll)}});
     }
-    if (!o.json.empty()) {
-        const std::string text_out = json.dump(2) + "\n";
-        write_file_atomically(o.json, {{text_out.data(), text_out.size()}});
-    }
+    if (!o.json.empty()) write_json_file(o.json, json);
 }
 
 }  // namespace

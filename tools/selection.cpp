@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "adamas/atomic_file.h"
 #include "adamas/attention.h"
 #include "adamas/codes.h"
 #include "adamas/error.h"
@@ -20,6 +19,7 @@
 #include "adamas/select.h"
 #include "commands.h"
 #include "eval_cells.h"
+#include "json_output.h"
 
 namespace adamas::tools {
 
@@ -299,10 +299,7 @@ void run_selection(const SelectionOptions& o) {
                    k[2], k[3], q[0], q[1], q[2], q[3]);
         json["buckets"].push_back({{"layer", l}, {"keys", k}, {"queries", q}});
     }
-    if (!o.json.empty()) {
-        const std::string text = json.dump(2) + "\n";
-        write_file_atomically(o.json, {{text.data(), text.size()}});
-    }
+    if (!o.json.empty()) write_json_file(o.json, json);
 }
 
 }  // namespace
