@@ -14,12 +14,13 @@ Stages (default: all, in this order):
   experiments  adamas variants at 8K context, budgets 64 and 128, Austen: threshold (fixed τ = 10 as
                the paper, fixed τ = 1, τ per vector), exact re-ranking, L1 against xor, per-head
                against shared GQA, sinks and recent windows, dense layers 0-3, 1-bit codes (sign
-               bits: a threshold no coordinate reaches)
+               bits: a threshold no coordinate reaches) and 3-bit codes
   perplexity   the main table: Austen at contexts 2K, 4K, 8K, 32K scored tokens per cell, dense,
                oracle, adamas, quest, streaming at budgets 16 to 1024
   passkey      pass-key retrieval, contexts 1K-8K x depths 0-100 %, 5 keys per cell, budgets 16-256
   selection    attention mass, oracle recall, next-token KL per layer; code bucket shares
-  heldout      perplexity and pass key on the World English Bible (not used to choose the defaults)
+  heldout      perplexity and pass key on the World English Bible (not used to choose the defaults);
+               the oracle at budgets 64 and 128 only, no paper rows in the pass key
   report       docs/accuracy tables and plots (python3 scripts/accuracy_report.py; needs matplotlib)
 
 --out DIR      where the JSON files go (default: docs/accuracy/data)
@@ -110,14 +111,16 @@ run_one() {
 if ((quick)); then
     windows=1
     budgets_ppl=64,128
+    budgets_oracle=$budgets_ppl
     budgets_passkey=64
-    passkey_depths=0:100:50
+    passkey_depth_groups=(0:100:50)
     passkey_keys=1
 else
     windows=8 # 32K scored tokens at 8K, more at shorter contexts (the same text)
     budgets_ppl=16,32,64,128,256,512,1024
+    budgets_oracle=$budgets_ppl
     budgets_passkey=16,32,64,128,256
-    passkey_depths=0:100:10
+    passkey_depth_groups=(0:20:10 30:50:10 60:80:10 90:100:10) # depths 0-100 % in steps of 10
     passkey_keys=5
 fi
 # Scored tokens at a context: whole windows (ctx/2 - 1 scored tokens each), as many as 8K windows would
@@ -145,6 +148,10 @@ experiments() {
     for window in 16 32 64; do
         run "exp-recent-$window" "${ppl[@]}" --policies adamas "${base[@]}" --recent "$window"
     done
+    # 3-bit codes (eight buckets 0.35 RMS apart: the best spacing of `adamas selection` on one window),
+    # alone and with the default recent window (against the main table's adamas row).
+    run exp-code-bits-3 "${ppl[@]}" --policies adamas "${base[@]}" --code-bits 3 --tau 0.35
+    run exp-code-bits-3-recent "${ppl[@]}" --policies adamas --tau-mode relative --code-bits 3 --tau 0.35
     for layers in 0 1 3; do
         run "exp-dense-layers-$layers" "${ppl[@]}" --policies adamas "${base[@]}" --dense-layers "$layers"
         run "exp-dense-layers-$layers-oracle" "${ppl[@]}" --policies oracle --dense-layers "$layers"
@@ -162,7 +169,7 @@ perplexity_table() { # NAME-PREFIX TEXT CONTEXTS...
     shift 2
     for ctx in "$@"; do
         local ppl=(perplexity -f "$text" --ctx "$ctx" --max-tokens "$(tokens_at "$ctx")")
-        for budget in ${budgets_ppl//,/ }; do
+        for budget in ${budgets_oracle//,/ }; do
             run "$name-$ctx-oracle-$budget" "${ppl[@]}" --policies oracle --budgets "$budget"
         done
         run "$name-$ctx-dense" "${ppl[@]}" --policies dense
@@ -173,15 +180,21 @@ perplexity_table() { # NAME-PREFIX TEXT CONTEXTS...
     done
 }
 
-# One run per context (each prompt is prefilled once for all the policies of its run).
-passkey_table() { # NAME-PREFIX TEXT CONTEXTS...
-    local name=$1 text=$2 ctx
-    shift 2
+# One run per context and group of depths (each prompt is prefilled once for all the policies of its
+# run; keys and haystacks are seeded by context, depth and key, so the split changes nothing):
+# NAME-CTX-dFIRST-LAST[-paper].json. PAPER=0 leaves out the paper rows.
+passkey_table() { # NAME-PREFIX TEXT PAPER CONTEXTS...
+    local name=$1 text=$2 with_paper=$3 ctx group
+    shift 3
     for ctx in "$@"; do
-        local pk=(passkey -f "$text" --contexts "$ctx" --depths "$passkey_depths" --keys "$passkey_keys"
-            --budgets "$budgets_passkey")
-        run "$name-$ctx" "${pk[@]}" --policies "$all_policies"
-        run "$name-$ctx-paper" "${pk[@]}" "${paper[@]}"
+        for group in "${passkey_depth_groups[@]}"; do
+            local first=${group%%:*} last=${group#*:}
+            last=${last%%:*}
+            local pk=(passkey -f "$text" --contexts "$ctx" --depths "$group" --keys "$passkey_keys"
+                --budgets "$budgets_passkey")
+            run "$name-$ctx-d$first-$last" "${pk[@]}" --policies "$all_policies"
+            ((with_paper)) && run "$name-$ctx-d$first-$last-paper" "${pk[@]}" "${paper[@]}"
+        done
     done
 }
 
@@ -196,7 +209,7 @@ for stage in "${stages[@]}"; do
     case "$stage" in
         experiments) experiments ;;
         perplexity) perplexity_table ppl-austen "$austen" 8192 4096 2048 ;;
-        passkey) passkey_table passkey-austen "$austen" 8192 4096 2048 1024 ;;
+        passkey) passkey_table passkey-austen "$austen" 1 8192 4096 2048 1024 ;;
         selection)
             # One 8K window, 32 sampled steps: 28 layers x 9 heads x 32 = 8,064 head-steps per cell.
             local_sel=(selection -f "$austen" --ctx 8192 --windows 1 --samples 32 --budgets 64,128,256 --per-layer)
@@ -204,8 +217,10 @@ for stage in "${stages[@]}"; do
             run selection-austen-8192-paper "${local_sel[@]}" "${paper[@]}"
             ;;
         heldout)
-            perplexity_table ppl-web "$web" 8192
-            passkey_table passkey-web "$web" 8192 4096
+            # The held-out check compares adamas with dense, quest and streaming; the oracle only at the
+            # budgets of the targets, and the pass key without the paper's rows.
+            budgets_oracle=64,128 perplexity_table ppl-web "$web" 8192
+            passkey_table passkey-web "$web" 0 8192 4096
             ;;
         report)
             wait_all

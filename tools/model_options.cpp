@@ -33,13 +33,23 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
         ->capture_default_str();
     cmd.add_option("--dense-layers", o.dense_layers, "The first N layers always attend densely")
         ->capture_default_str();
-    CLI::Option* tau = cmd.add_option("--tau", o.tau, "Bucket threshold of the 2-bit codes (see --tau-mode)")
-                           ->capture_default_str();
+    CLI::Option* tau =
+        cmd.add_option(
+               "--tau", o.tau,
+               "Bucket threshold of the codes (see --tau-mode): 2-bit codes split at -tau, 0 and tau, "
+               "3-bit ones at -3tau, -2tau, ..., 3tau")
+            ->capture_default_str();
     CLI::Option* tau_mode =
         cmd.add_option(
                "--tau-mode", o.tau_mode,
                "How --tau applies: fixed (the same threshold for every vector, the paper's) or relative "
                "(tau times each rotated vector's RMS)")
+            ->capture_default_str();
+    CLI::Option* code_bits =
+        cmd.add_option("--code-bits", o.code_bits,
+                       "Bits per coordinate of the key and query codes: 2 (four buckets, the method's) or 3 "
+                       "(eight buckets; an accuracy experiment: 3/16 of an f16 key instead of 1/8, and a "
+                       "slower distance pass)")
             ->capture_default_str();
     CLI::Option* rerank =
         cmd.add_option(
@@ -52,6 +62,7 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
                  "window unless --recent is given (same as --tau-mode fixed --tau 10 --rerank 0 --recent 0)")
         ->excludes(tau)
         ->excludes(tau_mode)
+        ->excludes(code_bits)
         ->excludes(rerank);
     cmd.add_option("--kv-dtype", o.kv_dtype, "KV-cache storage: f32, f16 or bf16")->capture_default_str();
     cmd.add_flag("--float-activations", o.float_activations,
@@ -84,6 +95,10 @@ RunnerOptions runner_options(const ModelOptions& o) {
     r.tau_mode = o.paper ? TauMode::fixed : parse_tau_mode(o.tau_mode);
     if (!(r.tau >= 0) || !std::isfinite(r.tau)) fail_usage("--tau {} must be finite and not negative", r.tau);
     r.policy.rerank = o.paper ? 0 : o.rerank;
+    check_code_bits(o.code_bits, "--code-bits");
+    r.code_bits = o.code_bits;
+    if (r.code_bits == 3 && r.policy.metric == Metric::xor_weighted)
+        fail_usage("--metric xor is defined for 2-bit codes only; 3-bit codes take --metric l1");
     r.kv_dtype = parse_dtype(o.kv_dtype);
     r.quantized_activations = !o.float_activations;
     r.policy.validate();

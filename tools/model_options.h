@@ -22,6 +22,7 @@ struct ModelOptions {
     int dense_layers = 2;
     float tau = 0.5f;  // the default the accuracy study chose (docs/accuracy.md); --paper: fixed 10
     std::string tau_mode = "relative";
+    int code_bits = 2;
     int rerank = 0;
     bool paper = false;  // --paper: fixed tau 10, no re-ranking
     std::string kv_dtype = "f16";

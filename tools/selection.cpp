@@ -8,8 +8,10 @@
 #include <array>
 #include <cmath>
 #include <memory>
+#include <numeric>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "adamas/attention.h"
@@ -51,8 +53,9 @@ struct CellResult {
 };
 
 // Bucket counts per layer: keys (every cached key) and queries (sampled steps).
+using Buckets = std::array<int64_t, 8>;  // 2^bits of them used
 struct BucketCounts {
-    std::array<int64_t, 4> keys{}, queries{};
+    Buckets keys{}, queries{};
 };
 
 std::vector<double> log_softmax(std::span<const float> logits) {
@@ -118,10 +121,23 @@ void measure_head(const float* q, const KvHeadView& kv, const KvSequenceView& vi
     ++sums.count;
 }
 
-void count_buckets(const uint16_t* codes, int64_t words, std::array<int64_t, 4>& counts) {
-    for (int64_t w = 0; w < words; ++w)
-        for (int i = 0; i < 8; ++i)
-            ++counts[size_t((codes[w] >> (2 * i)) & 3)];
+// Counts the code of every coordinate of `rows` packed rows of head dim d.
+void count_buckets(const uint16_t* codes, int64_t rows, int d, int bits, Buckets& counts) {
+    const int words = code_words(d, bits);
+    for (int64_t r = 0; r < rows; ++r)
+        for (int i = 0; i < d; ++i)
+            ++counts[size_t(code_at(codes + r * words, i, bits))];
+}
+
+// Each bucket's share of the 2^bits buckets, as text and as JSON.
+std::vector<double> bucket_shares(const Buckets& counts, int bits) {
+    double total = 0;
+    for (int b = 0; b < 1 << bits; ++b)
+        total += double(counts[size_t(b)]);
+    std::vector<double> shares;
+    for (int b = 0; b < 1 << bits; ++b)
+        shares.push_back(double(counts[size_t(b)]) / total);
+    return shares;
 }
 
 void run_selection(const SelectionOptions& o) {
@@ -202,15 +218,16 @@ void run_selection(const SelectionOptions& o) {
                                      result.layers[size_t(call.layer)], logits_scratch, oracle_scratch,
                                      select_scratch);
                         if (c == 0) {  // buckets once per step: the codes do not depend on the policy
-                            std::array<uint16_t, 32> codes{};
+                            std::array<uint16_t, 48> codes{};
+                            const int bits = kv.code_bits;
                             rotate_encode({q, size_t(d)}, kv.threshold(),
-                                          {codes.data(), size_t(code_words(d))});
-                            count_buckets(codes.data(), code_words(d), buckets[size_t(call.layer)].queries);
+                                          {codes.data(), size_t(code_words(d, bits))});
+                            count_buckets(codes.data(), 1, d, bits, buckets[size_t(call.layer)].queries);
                         }
                     }
                     if (c == 0 && view.tokens - 1 == sampled.back())  // every key of the window, once
                         for (const KvHeadView& kv : view.heads)
-                            count_buckets(kv.codes, view.tokens * code_words(d),
+                            count_buckets(kv.codes, view.tokens, d, kv.code_bits,
                                           buckets[size_t(call.layer)].keys);
                 }
             });
@@ -243,6 +260,7 @@ void run_selection(const SelectionOptions& o) {
     json["samples"] = sampled.size();
     json["tau"] = cells.front().options.tau;
     json["tau_mode"] = tau_mode_name(cells.front().options.tau_mode);
+    json["code_bits"] = cells.front().options.code_bits;
     for (const CellResult& r : results) {
         LayerSums all;
         nlohmann::ordered_json layers = nlohmann::ordered_json::array();
@@ -284,19 +302,17 @@ void run_selection(const SelectionOptions& o) {
         }
     }
     const RunnerOptions& coded = cells.front().options;  // every cell shares the cache's codes
-    fmt::print("\nCode buckets per layer (share of coordinates in buckets 0, 1, 2, 3; threshold {} {}):\n\n",
-               tau_mode_name(coded.tau_mode), coded.tau);
+    const int bits = coded.code_bits;
+    fmt::print(
+        "\nCode buckets per layer (share of coordinates in buckets 0 to {}; {}-bit codes, threshold {} "
+        "{}):\n\n",
+        (1 << bits) - 1, bits, tau_mode_name(coded.tau_mode), coded.tau);
     fmt::print("| layer | keys | queries |\n|---:|---|---|\n");
     for (int l = 0; l < config.n_layer; ++l) {
         const BucketCounts& b = buckets[size_t(l)];
-        auto shares = [](const std::array<int64_t, 4>& c) {
-            const double total = double(c[0] + c[1] + c[2] + c[3]);
-            return std::array<double, 4>{c[0] / total, c[1] / total, c[2] / total, c[3] / total};
-        };
-        if (b.queries[0] + b.queries[1] + b.queries[2] + b.queries[3] == 0) continue;
-        const auto k = shares(b.keys), q = shares(b.queries);
-        fmt::print("| {} | {:.3f} {:.3f} {:.3f} {:.3f} | {:.3f} {:.3f} {:.3f} {:.3f} |\n", l, k[0], k[1],
-                   k[2], k[3], q[0], q[1], q[2], q[3]);
+        if (std::accumulate(b.queries.begin(), b.queries.end(), int64_t{0}) == 0) continue;
+        const auto k = bucket_shares(b.keys, bits), q = bucket_shares(b.queries, bits);
+        fmt::print("| {} | {:.3f} | {:.3f} |\n", l, fmt::join(k, " "), fmt::join(q, " "));
         json["buckets"].push_back({{"layer", l}, {"keys", k}, {"queries", q}});
     }
     if (!o.json.empty()) write_json_file(o.json, json);

@@ -8,16 +8,17 @@
 
 namespace adamas {
 
-// Codes of one KV head: `tokens` rows of `words` 16-bit words (d / 8 words per row), row-major.
+// Codes of one KV head: `tokens` rows of `words` 16-bit words (code_words(d, bits) per row), row-major.
 struct CodeRows {
     const uint16_t* data;
     int64_t tokens;
     int words;
+    int bits = 2;  // 3: the bit-plane rows of codes.h (L1 only)
     const uint16_t* row(int64_t t) const { return data + t * words; }
 };
 
-// Distance of two packed rows of `words` words.
-int code_distance(const uint16_t* a, const uint16_t* b, int words, Metric metric);
+// Distance of two packed rows of `words` words of `bits`-bit codes.
+int code_distance(const uint16_t* a, const uint16_t* b, int words, Metric metric, int bits = 2);
 
 // Optional summary written beside the distances: the minimum over each block of kDistanceBlock
 // consecutive rows (the last block may be partial), one row of blocks per output row with the same

@@ -19,18 +19,20 @@ struct KvCacheShape {
     int64_t capacity = 0;      // tokens per sequence
     int sequences = 1;
     int page_size = 16;  // Quest pages; 0 keeps no page metadata
+    int code_bits = 2;   // bits per coordinate of the key codes: 2, or 3 (an experiment; codes.h)
 };
 
 // One KV head of one sequence; rows are contiguous.
 struct KvHeadView {
     const void* k = nullptr;  // tokens × head_dim elements of dtype
     const void* v = nullptr;
-    const uint16_t* codes = nullptr;  // tokens × head_dim/8 words
+    const uint16_t* codes = nullptr;  // tokens × code_words(head_dim, code_bits) words
     const float* page_min = nullptr;  // ceil(tokens / page_size) × head_dim, or null
     const float* page_max = nullptr;
     float tau = 0.0f;  // threshold the codes were made with
     TauMode tau_mode = TauMode::fixed;
-    CodeThreshold threshold() const { return {tau, tau_mode}; }  // queries are encoded alike
+    int code_bits = 2;
+    CodeThreshold threshold() const { return {tau, tau_mode, code_bits}; }  // queries are encoded alike
 };
 
 // One sequence of one layer as a decode step sees it.
@@ -39,6 +41,7 @@ struct KvSequenceView {
     DType dtype = DType::f16;
     int64_t tokens = 0;  // n: cached tokens, the current one (n-1) included
     int page_size = 0;
+    int code_bits = 2;
     std::span<const KvHeadView> heads;
     int kv_heads() const { return int(heads.size()); }
 };

@@ -111,6 +111,7 @@ struct RunnerOptions {
     // paper's is a fixed 10 (TauMode::fixed).
     float tau = 0.5f;
     TauMode tau_mode = TauMode::relative;
+    int code_bits = 2;  // 3: eight buckets τ apart (an experiment of the accuracy study)
     // Decode products of Q4_0/Q4_1/Q8_0 weights on 8-bit activations with integer dot products, as
     // llama.cpp computes them; false: float activations (slower, for numerical comparisons).
     bool quantized_activations = true;

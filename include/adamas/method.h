@@ -26,13 +26,18 @@ TauMode parse_tau_mode(std::string_view name);  // "fixed" | "relative"
 // Head dims the Hadamard transform supports. Throws Error naming `what` otherwise.
 void check_head_dim(int64_t d, std::string_view what);
 
-// Packed 2-bit codes: d/8 16-bit words per head-token (§2.3).
-constexpr int code_words(int d) {
-    return d / 8;
+// Bits per coordinate of the key and query codes: 2 (the paper's four buckets) or 3 (eight buckets,
+// an experiment of the accuracy study). Throws Error naming `what` for anything else.
+void check_code_bits(int bits, std::string_view what);
+
+// 16-bit words per head-token of packed codes. 2 bits: d/8 words (§2.3). 3 bits: per 64 dims three
+// 64-bit bit planes (12 words; a head dim of 32 fills half of one such chunk).
+constexpr int code_words(int d, int bits = 2) {
+    return bits == 3 ? 12 * ((d + 63) / 64) : d / 8;
 }
 // Largest L1 (or xor-weighted) distance between two code rows of head dim d.
-constexpr int max_distance(int d) {
-    return 3 * d;
+constexpr int max_distance(int d, int bits = 2) {
+    return bits == 3 ? 7 * d : 3 * d;
 }
 
 // Everything that decides which tokens a decode step attends to.

@@ -33,6 +33,24 @@ void encode_codes(std::span<const float> rotated, float tau, std::span<uint16_t>
     cpu::encode_codes(rotated.data(), int(rotated.size()), tau, out.data());
 }
 
+void encode_codes3(std::span<const float> rotated, float tau, std::span<uint16_t> out) {
+    check_head_dim(int64_t(rotated.size()), "codes");
+    ADAMAS_ASSERT(out.size() == size_t(code_words(int(rotated.size()), 3)));
+    for (auto& w : out)
+        w = 0;
+    // Written as 16-bit quarters of each 64-bit plane: the same bytes on little-endian hosts, and no
+    // unaligned 64-bit stores.
+    for (size_t i = 0; i < rotated.size(); ++i) {
+        const float x = rotated[i];
+        int code = 0;  // NaN compares false everywhere: code 0
+        for (int j = -3; j <= 3; ++j)
+            code += int(x > float(j) * tau);
+        uint16_t* chunk = out.data() + 12 * (i / 64);
+        for (int p = 0; p < 3; ++p)
+            if ((code >> p) & 1) chunk[4 * p + (i % 64) / 16] |= uint16_t(1u << (i % 16));
+    }
+}
+
 void rotate_encode(std::span<const float> x, float tau, std::span<uint16_t> out) {
     check_sizes(x.size(), out.size());
     alignas(64) float rotated[256];
@@ -50,7 +68,12 @@ float CodeThreshold::for_vector(std::span<const float> x) const {
 }
 
 void rotate_encode(std::span<const float> x, const CodeThreshold& threshold, std::span<uint16_t> out) {
-    rotate_encode(x, threshold.for_vector(x), out);
+    if (threshold.bits != 3) return rotate_encode(x, threshold.for_vector(x), out);
+    check_head_dim(int64_t(x.size()), "codes");
+    alignas(64) float rotated[256];
+    std::copy(x.begin(), x.end(), rotated);
+    cpu::hadamard(rotated, int(x.size()));
+    encode_codes3({rotated, x.size()}, threshold.for_vector(x), out);
 }
 
 }  // namespace adamas

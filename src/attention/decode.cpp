@@ -66,6 +66,9 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
         if (kv_heads < 1 || q_heads_ % kv_heads != 0)
             fail("decode: {} query heads are not a multiple of {} KV heads", q_heads_, kv_heads);
         check_head_dim(req.kv.head_dim, "decode");
+        if (config_.kind == PolicyKind::adamas && config_.metric == Metric::xor_weighted &&
+            req.kv.code_bits == 3)
+            fail_usage("decode: the xor metric is defined for 2-bit codes; 3-bit codes take l1");
         if (req.kv.tokens < 1)
             fail("decode: sequence {} has no cached tokens (the current token must be appended)", r);
         Slot& slot = slots_[r];

@@ -54,6 +54,7 @@ KvCache::KvCache(const KvCacheShape& shape, std::span<const float> tau, TauMode 
         fail("KV cache: capacity {} tokens (expected 1 to 2^31-1)", shape.capacity);
     if (shape.sequences < 1) fail("KV cache: {} sequences (expected at least 1)", shape.sequences);
     if (shape.page_size < 0) fail("KV cache: page size {} is negative", shape.page_size);
+    check_code_bits(shape.code_bits, "KV cache");
     if (tau.size() != 1 && tau.size() != size_t(shape.kv_heads))
         fail("KV cache: {} thresholds for {} KV heads (expected 1 or one per KV head)", tau.size(),
              shape.kv_heads);
@@ -68,7 +69,8 @@ KvCache::KvCache(const KvCacheShape& shape, std::span<const float> tau, TauMode 
         for (int h = 0; h < shape.kv_heads; ++h) {
             seq->k.push_back(allocate(cap * row_bytes, "keys"));
             seq->v.push_back(allocate(cap * row_bytes, "values"));
-            seq->codes.push_back(allocate(cap * d / 4, "key codes"));
+            seq->codes.push_back(
+                allocate(cap * size_t(code_words(int(d), shape.code_bits)) * 2, "key codes"));
             if (pages) {
                 seq->page_min.push_back(allocate(pages * d * 4, "page minima"));
                 seq->page_max.push_back(allocate(pages * d * 4, "page maxima"));
@@ -83,6 +85,7 @@ KvCache::KvCache(const KvCacheShape& shape, std::span<const float> tau, TauMode 
             }
             view.tau = tau_[size_t(h)];
             view.tau_mode = tau_mode_;
+            view.code_bits = shape.code_bits;
             seq->views.push_back(view);
         }
         sequences_.push_back(std::move(seq));
@@ -110,7 +113,7 @@ void KvCache::append(int sequence, const KvTokens& in, ThreadPool* pool) {
     if (in.tokens < 0 || in.tokens > shape_.capacity - seq.length)
         fail("KV cache: sequence {} holds {} of {} tokens; cannot append {} more", sequence, seq.length,
              shape_.capacity, in.tokens);
-    const int d = shape_.head_dim, words = code_words(d), page = shape_.page_size;
+    const int d = shape_.head_dim, words = code_words(d, shape_.code_bits), page = shape_.page_size;
     const int64_t row_bytes = int64_t(d) * dtype_size(shape_.dtype);
     auto append_head = [&](int h) {
         alignas(64) float stored[256];
@@ -126,7 +129,7 @@ void KvCache::append(int sequence, const KvTokens& in, ThreadPool* pool) {
             // Codes and Quest bounds derive from the key as stored, so every policy ranks exactly
             // the keys that attention reads.
             cpu::load_row(k_out + t * row_bytes, shape_.dtype, d, stored);
-            rotate_encode({stored, size_t(d)}, CodeThreshold{tau_[size_t(h)], tau_mode_},
+            rotate_encode({stored, size_t(d)}, CodeThreshold{tau_[size_t(h)], tau_mode_, shape_.code_bits},
                           {codes + t * words, size_t(words)});
             if (page) {
                 float* mn = reinterpret_cast<float*>(seq.page_min[size_t(h)].get()) + (t / page) * d;
@@ -175,6 +178,7 @@ KvSequenceView KvCache::view(int sequence) const {
     v.dtype = shape_.dtype;
     v.tokens = seq.length;
     v.page_size = shape_.page_size;
+    v.code_bits = shape_.code_bits;
     v.heads = seq.views;
     return v;
 }

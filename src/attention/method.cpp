@@ -59,6 +59,11 @@ PolicyKind parse_policy(std::string_view name) {
     fail_usage("unknown policy '{}' (expected dense, adamas, oracle, quest or streaming)", name);
 }
 
+void check_code_bits(int bits, std::string_view what) {
+    if (bits != 2 && bits != 3)
+        fail_usage("{}: {}-bit codes are not supported (expected 2 or 3)", what, bits);
+}
+
 void check_head_dim(int64_t d, std::string_view what) {
     if (d == 32 || d == 64 || d == 128 || d == 256) return;
     if (d > 0 && (d & (d - 1)) == 0)

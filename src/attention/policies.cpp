@@ -97,7 +97,7 @@ class AdamasPolicy final : public RankingPolicy {
     explicit AdamasPolicy(const PolicyConfig& c) : RankingPolicy(c) {}
     int64_t prepare(const StepInputs& step, Selection& s, int threads) override {
         if (step.kv.tokens <= config_.budget) return select_all(step, s);
-        const int d = step.kv.head_dim, words = code_words(d), g = step.group();
+        const int d = step.kv.head_dim, words = code_words(d, step.kv.code_bits), g = step.group();
         query_codes_.resize(size_t(step.q_heads * words));
         stride_ = step.kv.tokens;
         block_stride_ = distance_blocks(stride_);
@@ -140,13 +140,14 @@ class AdamasPolicy final : public RankingPolicy {
         return step.kv.kv_heads() * chunks(step.kv.tokens, kEstimateChunk);
     }
     void estimate(const StepInputs& step, int64_t item, int thread) override {
-        const int d = step.kv.head_dim, words = code_words(d), g = step.group();
+        const int d = step.kv.head_dim, words = code_words(d, step.kv.code_bits), g = step.group();
         if (fusion_ != Fusion::none) return estimate_and_select(step, int(item), thread, *selection_);
         const int64_t per_head = chunks(step.kv.tokens, kEstimateChunk);
         const int h = int(item / per_head);
         const int64_t begin = (item % per_head) * kEstimateChunk;
         const int64_t end = std::min(step.kv.tokens, begin + kEstimateChunk);
-        const CodeRows keys{step.kv.heads[size_t(h)].codes + begin * words, end - begin, words};
+        const CodeRows keys{step.kv.heads[size_t(h)].codes + begin * words, end - begin, words,
+                            step.kv.code_bits};
         const int64_t first_row = shared() ? h : h * g;
         uint16_t* out = distances_[0].data() + first_row * stride_ + begin;
         // Chunks start at multiples of kDistanceBlock, so their blocks line up with the row's.
@@ -183,8 +184,8 @@ class AdamasPolicy final : public RankingPolicy {
         const int64_t candidates = int64_t(config_.rerank) * config_.budget;
         if (candidates <= config_.budget || candidates >= step.kv.tokens) {
             s.counts[size_t(row)] =
-                select_by_distance(distances, max_distance(step.kv.head_dim), rule_of(config_), out,
-                                   scratch_[size_t(thread)], minima);
+                select_by_distance(distances, max_distance(step.kv.head_dim, step.kv.code_bits),
+                                   rule_of(config_), out, scratch_[size_t(thread)], minima);
             return;
         }
         s.counts[size_t(row)] = rerank(step, distances, minima, candidates, row, thread, out);
@@ -199,8 +200,8 @@ class AdamasPolicy final : public RankingPolicy {
         r.tokens.resize(size_t(candidates));
         SelectionRule wide = rule_of(config_);
         wide.budget = int(candidates);
-        const int64_t count = select_by_distance(distances, max_distance(step.kv.head_dim), wide,
-                                                 r.tokens.data(), scratch_[size_t(thread)], minima);
+        const int64_t count = select_by_distance(distances, max_distance(step.kv.head_dim, step.kv.code_bits),
+                                                 wide, r.tokens.data(), scratch_[size_t(thread)], minima);
         const int d = step.kv.head_dim, g = step.group();
         const int h = shared() ? row : row / g;  // the KV head
         const int queries = shared() ? g : 1;
@@ -220,7 +221,7 @@ class AdamasPolicy final : public RankingPolicy {
     }
     // Query heads [first, first + count): rotated and encoded into query_codes_.
     void encode_queries(const StepInputs& step, int first, int count) {
-        const int d = step.kv.head_dim, words = code_words(d), g = step.group();
+        const int d = step.kv.head_dim, words = code_words(d, step.kv.code_bits), g = step.group();
         for (int h = first; h < first + count; ++h)
             rotate_encode({step.q + int64_t(h) * d, size_t(d)}, step.kv.heads[size_t(h / g)].threshold(),
                           {query_codes_.data() + h * words, size_t(words)});
@@ -229,7 +230,7 @@ class AdamasPolicy final : public RankingPolicy {
     void estimate_and_select(const StepInputs& step, int item, int thread, Selection& s) {
         using Clock = std::chrono::steady_clock;
         const auto start = Clock::now();
-        const int words = code_words(step.kv.head_dim), g = step.group();
+        const int words = code_words(step.kv.head_dim, step.kv.code_bits), g = step.group();
         const bool per_row = fusion_ == Fusion::per_row;
         // Per row, items go round the KV heads (rows 0, g, 2g, ..., then 1, g+1, ...): the threads'
         // concurrent items read different heads' codes, and a head's later rows find them in cache.
@@ -241,7 +242,7 @@ class AdamasPolicy final : public RankingPolicy {
         encode_queries(step, per_row ? row : h * g, per_row ? 1 : g);
         uint16_t* dist = distances_[size_t(thread)].data();
         uint16_t* minima = block_minima_[size_t(thread)].data();
-        const CodeRows keys{step.kv.heads[size_t(h)].codes, step.kv.tokens, words};
+        const CodeRows keys{step.kv.heads[size_t(h)].codes, step.kv.tokens, words, step.kv.code_bits};
         // Per row: that query alone (per-head distances depend only on their own query).
         group_distances(query_codes_.data() + (per_row ? row : h * g) * words, per_row ? 1 : g, keys,
                         config_.metric, config_.gqa, dist, stride_, BlockMinima{minima, block_stride_});

@@ -15,6 +15,9 @@ void hadamard(float* x, int d);
 void encode_codes(const float* rotated, int d, float tau, uint16_t* out);
 void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
                      uint16_t* out, int64_t out_stride, BlockMinima minima);
+// L1 distances of 3-bit codes (keys.bits == 3), any number of queries; no block minima.
+void group_distances3(const uint16_t* queries, int count, CodeRows keys, GqaMode mode, uint16_t* out,
+                      int64_t out_stride);
 
 // Rows between f32 and a storage type (vectorized; the scalar ones in dtype.h are the reference).
 void store_row(const float* src, int64_t count, DType type, void* dst);

@@ -103,6 +103,7 @@ LlamaRunner::LlamaRunner(const LlamaModel& model, const RunnerOptions& options, 
         shape.capacity = options_.context;
         shape.sequences = 1;
         shape.page_size = options_.policy.page_size;  // Quest bounds always kept: any policy, any step
+        shape.code_bits = options_.code_bits;
         const float tau[] = {options_.tau};
         caches_.emplace_back(shape, tau, options_.tau_mode);
         dense_.push_back(std::make_unique<DecodeAttention>(dense, c.n_head, pool));

@@ -76,5 +76,55 @@ TEST(Codes, RelativeThresholdIsTauTimesTheVectorsRms) {
     EXPECT_NE(scaled_codes, want);
 }
 
+TEST(Codes, ThreeBitBucketsAndBitPlanesFollowTheSpec) {
+    // c = Σ_{j=-3..3} [x > j·tau]: eight buckets tau apart; bit p of dim i is bit i % 64 of plane p of
+    // chunk i / 64 (three 64-bit words, i.e. 16-bit words 4p..4p+3 of the chunk's 12).
+    const float tau = 0.5f;
+    const float values[] = {-2.0f, -1.5f, -1.2f, -0.5f, -0.2f, 0.0f, 0.3f,
+                            0.5f,  0.7f,  1.0f,  1.4f,  1.5f,  9.0f, std::nanf("")};
+    const int want_codes[] = {0, 0, 1, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 0};
+    for (int d : {32, 64, 128}) {
+        std::vector<float> x(static_cast<size_t>(d));
+        for (int i = 0; i < d; ++i)
+            x[size_t(i)] = values[i % 14];
+        std::vector<uint16_t> words(size_t(code_words(d, 3)), 0xdead);
+        encode_codes3(x, tau, words);
+        for (int i = 0; i < d; ++i) {
+            ASSERT_EQ(code_at(words.data(), i, 3), want_codes[i % 14]) << "d=" << d << " i=" << i;
+            const uint16_t* chunk = words.data() + 12 * (i / 64);
+            for (int p = 0; p < 3; ++p) {
+                uint64_t plane = 0;
+                for (int k = 0; k < 4; ++k)
+                    plane |= uint64_t(chunk[4 * p + k]) << (16 * k);
+                ASSERT_EQ(int(plane >> (i % 64) & 1), (want_codes[i % 14] >> p) & 1) << i << " " << p;
+            }
+        }
+        if (d == 32) {  // the unused half of the chunk stays zero in every plane
+            for (int p = 0; p < 3; ++p)
+                EXPECT_EQ(words[size_t(4 * p + 2)] | words[size_t(4 * p + 3)], 0);
+        }
+    }
+}
+
+TEST(Codes, ThreeBitRotateEncodeUsesTheVectorsThreshold) {
+    auto x = test::random_floats(64, 13, 2.0f);
+    auto rotated = x;
+    hadamard_reference(rotated);
+    const CodeThreshold relative{0.35f, TauMode::relative, 3};
+    std::vector<uint16_t> want(12), got(12, 0xdead);
+    encode_codes3(rotated, relative.for_vector(x), want);
+    rotate_encode(x, relative, got);
+    EXPECT_EQ(got, want);
+    // A Gaussian-like vector at 0.35 RMS steps uses every one of the eight buckets.
+    auto many = test::random_floats(256, 17, 1.0f);
+    std::vector<uint16_t> codes(size_t(code_words(256, 3)));
+    rotate_encode(many, relative, codes);
+    std::vector<int> seen(8);
+    for (int i = 0; i < 256; ++i)
+        ++seen[size_t(code_at(codes.data(), i, 3))];
+    for (int b = 0; b < 8; ++b)
+        EXPECT_GT(seen[size_t(b)], 0) << "bucket " << b;
+}
+
 }  // namespace
 }  // namespace adamas

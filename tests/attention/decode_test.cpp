@@ -24,7 +24,7 @@ struct Fixture {
     KvCache cache;
 
     Fixture(int qh, int kvh, int dim, int64_t tokens, DType dtype, float tau, uint64_t seed,
-            TauMode tau_mode = TauMode::fixed)
+            TauMode tau_mode = TauMode::fixed, int code_bits = 2)
         : q_heads(qh),
           kv_heads(kvh),
           d(dim),
@@ -33,7 +33,8 @@ struct Fixture {
           v(test::random_floats(size_t(tokens * kvh * dim), seed + 1)),
           q(test::random_floats(size_t(qh * dim), seed + 2, 2.0f)),
           dtype(dtype),
-          cache(KvCacheShape{kvh, dim, dtype, tokens + 8, 1, 16}, std::vector<float>{tau}, tau_mode) {
+          cache(KvCacheShape{kvh, dim, dtype, tokens + 8, 1, 16, code_bits}, std::vector<float>{tau},
+                tau_mode) {
         // Append in uneven chunks, as prefill then decode would.
         for (int64_t t = 0; t < n;) {
             const int64_t len = std::min<int64_t>(n - t, t == 0 ? 37 : 1 + t % 5);
@@ -108,7 +109,7 @@ float stored_value(float x, DType dtype) {
 // What a step must attend to, computed from the references alone.
 std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyConfig& c) {
     const KvSequenceView view = f.cache.view(0);
-    const int g = f.q_heads / f.kv_heads, words = f.d / 8;
+    const int bits = view.code_bits, g = f.q_heads / f.kv_heads, words = code_words(f.d, bits);
     const bool shared = c.gqa == GqaMode::shared;
     const SelectionRule rule{c.budget, c.effective_sinks(), c.effective_recent(), c.force_current};
     std::vector<std::vector<int32_t>> rows;
@@ -135,16 +136,17 @@ std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyCo
             for (int i = 0; i < count; ++i)
                 rotate_encode({f.q.data() + (first + i) * f.d, size_t(f.d)},
                               view.heads[size_t(kvh)].threshold(), {qc.data() + i * words, size_t(words)});
-            group_distances_reference(qc.data(), count, CodeRows{view.heads[size_t(kvh)].codes, f.n, words},
-                                      c.metric, c.gqa, dist.data(), f.n);
+            group_distances_reference(qc.data(), count,
+                                      CodeRows{view.heads[size_t(kvh)].codes, f.n, words, bits}, c.metric,
+                                      c.gqa, dist.data(), f.n);
             const int64_t candidates = int64_t(c.rerank) * c.budget;
             if (candidates > c.budget && candidates < f.n) {  // the nearest by code, then the best by q·k
                 SelectionRule wide = rule;
                 wide.budget = int(candidates);
                 std::vector<int32_t> near(static_cast<size_t>(candidates)),
                     chosen(static_cast<size_t>(c.budget));
-                const int64_t found =
-                    select_by_distance_reference({dist.data(), size_t(f.n)}, 3 * f.d, wide, near.data());
+                const int64_t found = select_by_distance_reference(
+                    {dist.data(), size_t(f.n)}, max_distance(f.d, bits), wide, near.data());
                 std::vector<float> score;
                 for (int64_t i = 0; i < found; ++i)
                     score.push_back(exact_score(near[size_t(i)]));
@@ -152,7 +154,8 @@ std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyCo
                 for (int64_t i = 0; i < m; ++i)
                     out[size_t(i)] = near[size_t(chosen[size_t(i)])];
             } else {
-                m = select_by_distance_reference({dist.data(), size_t(f.n)}, 3 * f.d, rule, out.data());
+                m = select_by_distance_reference({dist.data(), size_t(f.n)}, max_distance(f.d, bits), rule,
+                                                 out.data());
             }
         } else if (c.kind == PolicyKind::oracle) {
             std::vector<float> score(size_t(f.n));
@@ -305,6 +308,43 @@ TEST(Decode, AdamasRerankAndRelativeThresholdsMatchTheReference) {
                         EXPECT_NE(want, unranked) << where;
                     }
                 }
+}
+
+TEST(Decode, AdamasThreeBitCodesMatchTheReference) {
+    ThreadPool pool(2);
+    for (auto [qh, kvh, d] : {std::tuple{9, 3, 64}, std::tuple{8, 2, 128}, std::tuple{4, 1, 32}})
+        for (GqaMode gqa : {GqaMode::per_head, GqaMode::shared})
+            for (int rerank : {0, 4}) {
+                Fixture f(qh, kvh, d, 3000, DType::f16, 0.35f, test::seed_for({qh, d, 3}), TauMode::relative,
+                          3);
+                ASSERT_EQ(f.cache.view(0).code_bits, 3);
+                PolicyConfig c;
+                c.budget = 64;
+                c.gqa = gqa;
+                c.rerank = rerank;
+                DecodeAttention step(c, qh, pool);
+                std::vector<float> out(size_t(qh * d));
+                const DecodeRequest req{f.q.data(), f.cache.view(0), out.data()};
+                step.run({&req, 1});
+                const auto want = expected_rows(f, c);
+                const Selection& sel = step.selection(0);
+                ASSERT_EQ(sel.rows, int(want.size()));
+                for (int r = 0; r < sel.rows; ++r) {
+                    const auto got = sel.row(r);
+                    ASSERT_EQ(std::vector<int32_t>(got.begin(), got.end()), want[size_t(r)])
+                        << qh << "/" << kvh << " d=" << d << " " << gqa_name(gqa) << " rerank " << rerank
+                        << " row " << r;
+                }
+            }
+    // The xor metric is defined on 2-bit codes only.
+    Fixture f(4, 1, 64, 200, DType::f16, 0.35f, 5, TauMode::relative, 3);
+    PolicyConfig x;
+    x.budget = 64;
+    x.metric = Metric::xor_weighted;
+    DecodeAttention step(x, 4, pool);
+    std::vector<float> out(4 * 64);
+    const DecodeRequest req{f.q.data(), f.cache.view(0), out.data()};
+    EXPECT_THROW(step.run({&req, 1}), Error);
 }
 
 TEST(Decode, GroupsWiderThanTheDistanceKernelAreSliced) {

@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include <hwy/targets.h>
+
+#include "adamas/codes.h"
 #include "adamas/distance.h"
+#include "adamas/error.h"
 #include "test_util.h"
 
 namespace adamas {
@@ -55,6 +59,66 @@ TEST(Distance, FastMatchesReferenceOnAwkwardShapes) {
                         ASSERT_EQ(got, want) << "d=" << d << " n=" << n << " g=" << group
                                              << " metric=" << int(metric) << " mode=" << int(mode);
                     }
+}
+
+TEST(Distance, ThreeBitBitSlicedDifferenceIsExactForEveryPairOfCodes) {
+    // Dim i of the query holds code a_i and of the key b_i; 64 dims cover all 64 pairs (a, b) at once,
+    // and the rotations put every pair at every bit position of the planes.
+    for (int shift = 0; shift < 64; ++shift) {
+        std::vector<uint16_t> q(12, 0), k(12, 0);
+        int want = 0;
+        for (int i = 0; i < 64; ++i) {
+            const int pair = (i + shift) % 64, a = pair / 8, b = pair % 8;
+            want += std::abs(a - b);
+            for (int p = 0; p < 3; ++p) {
+                if ((a >> p) & 1) q[size_t(4 * p + i / 16)] |= uint16_t(1u << (i % 16));
+                if ((b >> p) & 1) k[size_t(4 * p + i / 16)] |= uint16_t(1u << (i % 16));
+            }
+        }
+        ASSERT_EQ(code_distance(q.data(), k.data(), 12, Metric::l1, 3), want);
+        // Enough rows for the vector loop (at most 32 lanes), this pair in row 40.
+        std::vector<uint16_t> keys(size_t(64 * 12), 0), out(64);
+        std::copy(k.begin(), k.end(), keys.begin() + 40 * 12);
+        group_distances(q.data(), 1, CodeRows{keys.data(), 64, 12, 3}, Metric::l1, GqaMode::per_head,
+                        out.data(), 64);
+        ASSERT_EQ(out[40], want) << shift;
+    }
+}
+
+TEST(Distance, ThreeBitFastMatchesReferenceOnEveryTarget) {
+    for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+        hwy::SetSupportedTargetsForTest(target);
+        for (int d : {32, 64, 128, 256})
+            for (int64_t n : {1, 7, 16, 17, 63, 1000})
+                for (int group : {1, 3, 8})
+                    for (GqaMode mode : {GqaMode::per_head, GqaMode::shared}) {
+                        const int words = code_words(d, 3);
+                        auto keys = test::random_words(size_t(n * words), test::seed_for({d, n, 3}));
+                        auto queries = test::random_words(size_t(group * words), test::seed_for({d, n, 4}));
+                        const size_t rows = mode == GqaMode::per_head ? size_t(group) : 1;
+                        std::vector<uint16_t> want(rows * size_t(n)), got(rows * size_t(n), 0xdead);
+                        const int64_t blocks = distance_blocks(n);
+                        std::vector<uint16_t> want_min(rows * size_t(blocks)), got_min(rows * size_t(blocks));
+                        const CodeRows view{keys.data(), n, words, 3};
+                        group_distances_reference(queries.data(), group, view, Metric::l1, mode, want.data(),
+                                                  n, BlockMinima{want_min.data(), blocks});
+                        group_distances(queries.data(), group, view, Metric::l1, mode, got.data(), n,
+                                        BlockMinima{got_min.data(), blocks});
+                        const auto where = ::testing::Message()
+                                           << hwy::TargetName(target) << " d=" << d << " n=" << n
+                                           << " g=" << group << " mode=" << int(mode);
+                        ASSERT_EQ(got, want) << where;
+                        ASSERT_EQ(got_min, want_min) << where;
+                    }
+    }
+    hwy::SetSupportedTargetsForTest(0);
+}
+
+TEST(Distance, ThreeBitCodesRejectTheXorMetric) {
+    std::vector<uint16_t> q(12), k(12), out(1);
+    EXPECT_THROW(group_distances(q.data(), 1, CodeRows{k.data(), 1, 12, 3}, Metric::xor_weighted,
+                                 GqaMode::per_head, out.data(), 1),
+                 Error);
 }
 
 TEST(Distance, BlockMinimaMatchTheReference) {

@@ -2,6 +2,7 @@
 // the documented exit code — corrupt model files, missing text files, impossible options — and the
 // commands on tiny models. The few on the real default model skip without it (CTest label `model`).
 #include <gtest/gtest.h>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -276,6 +277,30 @@ TEST_F(ModelCliTest, PaperFlagSetsThePapersThresholdAndExcludesItsOptions) {
     };
     EXPECT_EQ(nll("paper.json"), nll("fixed.json"));
     EXPECT_NE(nll("paper.json"), nll("other.json"));
+}
+
+// --code-bits 3: eight buckets, its own packing; the decode steps run and rank differently from 2-bit
+// codes, and what 3-bit codes cannot do is a usage error.
+TEST_F(ModelCliTest, ThreeBitCodesRunAndRejectWhatTheyCannotDo) {
+    const std::string model = tiny_model_and_text();
+    const std::string common = fmt::format(
+        "perplexity -m '{}' -f '{}' --ctx 64 --dense-layers 0 --policies adamas --budgets 8 --recent 0",
+        model, path("text.txt"));
+    for (const std::string& bad : {common + " --code-bits 4", common + " --code-bits 3 --metric xor",
+                                   common + " --code-bits 3 --paper"}) {
+        const Result r = run(bad);
+        EXPECT_EQ(r.code, 1) << bad << ": " << r.err;
+        EXPECT_FALSE(r.err.empty()) << bad;
+    }
+    const Result two = run(common + " --tau 0.35 --json " + path("two.json"));
+    const Result three = run(common + " --code-bits 3 --tau 0.35 --json " + path("three.json"));
+    ASSERT_EQ(two.code, 0) << two.err;
+    ASSERT_EQ(three.code, 0) << three.err;
+    auto nll = [&](const char* file) {
+        return nlohmann::json::parse(std::ifstream(path(file)))[0]["nll"].get<double>();
+    };
+    EXPECT_TRUE(std::isfinite(nll("three.json")));
+    EXPECT_NE(nll("two.json"), nll("three.json"));
 }
 
 // passkey on a tiny random model: the answers are noise, but every policy must see the same prompts
