@@ -12,7 +12,8 @@ Usage: scripts/accuracy.sh [--out DIR] [--adamas BINARY] [--jobs N] [--only REGE
 
 Stages (default: all, in this order):
   experiments  adamas variants at 8K context, budgets 64 and 128, Austen: threshold (fixed τ = 10 as
-               the paper, fixed τ = 1, τ per vector), exact re-ranking, L1 against xor, per-head
+               the paper, fixed τ = 1, τ per vector, τ per layer and KV head calibrated from the
+               prompt), exact re-ranking, L1 against xor, per-head
                against shared GQA, sinks and recent windows, dense layers 0-3, 1-bit codes (sign
                bits: a threshold no coordinate reaches) and 3-bit codes
   perplexity   the main table: Austen at contexts 2K, 4K, 8K, 32K scored tokens per cell, dense,
@@ -138,6 +139,10 @@ experiments() {
     run exp-tau-1bit "${ppl[@]}" --policies adamas --tau-mode fixed --tau 1e30 --recent 0
     for tau in 0.3 0.5 0.7 1.0; do
         run "exp-tau-relative-$tau" "${ppl[@]}" --policies adamas --tau-mode relative --tau "$tau" --recent 0
+    done
+    # One threshold per layer and KV head for the keys, from the prompt's first prefill pass.
+    for tau in 0.5 0.7; do
+        run "exp-tau-calibrated-$tau" "${ppl[@]}" --policies adamas --tau-mode calibrated --tau "$tau" --recent 0
     done
     for r in 2 4 8; do
         run "exp-rerank-$r" "${ppl[@]}" --policies adamas "${base[@]}" --rerank "$r"

@@ -95,7 +95,7 @@ std::vector<uint16_t> code_distances(const std::vector<float>& q, int q_heads, c
     const int64_t n = kv.tokens;
     std::vector<uint16_t> q_codes(size_t(q_heads) * words);
     for (int h = 0; h < q_heads; ++h) {
-        const CodeThreshold tau = kv.heads[h / group].threshold();
+        const CodeThreshold tau = kv.heads[h / group].query_threshold();
         rotate_encode({q.data() + size_t(h) * d, size_t(d)}, tau,
                       {q_codes.data() + size_t(h) * words, size_t(words)});
     }

@@ -42,8 +42,9 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
     CLI::Option* tau_mode =
         cmd.add_option(
                "--tau-mode", o.tau_mode,
-               "How --tau applies: fixed (the same threshold for every vector, the paper's) or relative "
-               "(tau times each rotated vector's RMS)")
+               "How --tau applies: fixed (the same threshold for every vector, the paper's), relative "
+               "(tau times each rotated vector's RMS) or calibrated (keys: tau times the RMS of the "
+               "prompt's keys, per layer and KV head; queries: relative)")
             ->capture_default_str();
     CLI::Option* code_bits =
         cmd.add_option("--code-bits", o.code_bits,

@@ -220,7 +220,7 @@ void run_selection(const SelectionOptions& o) {
                         if (c == 0) {  // buckets once per step: the codes do not depend on the policy
                             std::array<uint16_t, 48> codes{};
                             const int bits = kv.code_bits;
-                            rotate_encode({q, size_t(d)}, kv.threshold(),
+                            rotate_encode({q, size_t(d)}, kv.query_threshold(),
                                           {codes.data(), size_t(code_words(d, bits))});
                             count_buckets(codes.data(), 1, d, bits, buckets[size_t(call.layer)].queries);
                         }

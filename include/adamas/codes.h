@@ -21,8 +21,9 @@ void encode_codes3(std::span<const float> rotated, float tau, std::span<uint16_t
 // what a decode step computes for a query.
 void rotate_encode(std::span<const float> x, float tau, std::span<uint16_t> out);
 
-// A vector's threshold: τ itself (TauMode::fixed) or τ·rms of the vector (TauMode::relative); and the
-// bits per coordinate of its code (2, or 3 with thresholds τ apart).
+// A vector's threshold: τ itself (TauMode::fixed) or τ·rms of the vector (TauMode::relative, and
+// TauMode::calibrated for a vector on its own); and the bits per coordinate of its code (2, or 3 with
+// thresholds τ apart).
 struct CodeThreshold {
     float tau = 10.0f;
     TauMode mode = TauMode::fixed;

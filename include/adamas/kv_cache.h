@@ -29,10 +29,20 @@ struct KvHeadView {
     const uint16_t* codes = nullptr;  // tokens × code_words(head_dim, code_bits) words
     const float* page_min = nullptr;  // ceil(tokens / page_size) × head_dim, or null
     const float* page_max = nullptr;
-    float tau = 0.0f;  // threshold the codes were made with
+    float tau = 0.0f;  // τ as configured
     TauMode tau_mode = TauMode::fixed;
     int code_bits = 2;
-    CodeThreshold threshold() const { return {tau, tau_mode, code_bits}; }  // queries are encoded alike
+    // TauMode::calibrated: RMS of this head's keys in the sequence's first append (0 before it).
+    float calibration_rms = 0.0f;
+    // How the cache codes this head's keys, and how a decode step codes a query against them (alike,
+    // except that calibrated keys share one threshold while each query is coded relative to itself).
+    CodeThreshold key_threshold() const {
+        if (tau_mode == TauMode::calibrated) return {tau * calibration_rms, TauMode::fixed, code_bits};
+        return {tau, tau_mode, code_bits};
+    }
+    CodeThreshold query_threshold() const {
+        return {tau, tau_mode == TauMode::calibrated ? TauMode::relative : tau_mode, code_bits};
+    }
 };
 
 // One sequence of one layer as a decode step sees it.
@@ -68,9 +78,10 @@ class KvCache {
     int64_t length(int sequence) const;
     // Appends tokens to a sequence: converts K/V to the storage type and writes codes and page
     // statistics, both computed from the keys as stored (after rounding to the storage type), so
-    // every policy ranks exactly what attention reads. Throws Error on capacity overflow, leaving
-    // the sequence unchanged. With a pool, KV heads are appended in parallel. Appends to different
-    // sequences (or caches) may run concurrently; one sequence takes one append at a time.
+    // every policy ranks exactly what attention reads. With TauMode::calibrated, the first append to
+    // an empty sequence fixes each head's key threshold from the RMS of its keys. Throws Error on capacity
+    // overflow, leaving the sequence unchanged. With a pool, KV heads are appended in parallel. Appends to
+    // different sequences (or caches) may run concurrently; one sequence takes one append at a time.
     void append(int sequence, const KvTokens& tokens, ThreadPool* pool = nullptr);
     void clear(int sequence);
     // Drops the tokens after the first `length` (Error if length exceeds the sequence); Quest bounds of
@@ -80,6 +91,7 @@ class KvCache {
 
   private:
     struct Sequence;
+    float stored_keys_rms(const KvTokens& in, int h) const;
     KvCacheShape shape_;
     std::vector<float> tau_;
     TauMode tau_mode_ = TauMode::fixed;

@@ -19,9 +19,13 @@ PolicyKind parse_policy(std::string_view name);  // "dense" | "adamas" | "oracle
 // How a vector's code threshold follows from τ: `fixed` uses τ itself for every vector (the paper: τ =
 // 10); `relative` uses τ·rms(x̂) = τ·‖x‖/√d, so vectors of any norm (queries and keys, every layer and
 // head) spread over the buckets alike: at τ ≈ 0.67 a Gaussian vector fills the four evenly.
-enum class TauMode : uint8_t { fixed, relative };
+// `calibrated` (an experiment): a KV cache fixes one threshold per layer and KV head for its keys, τ
+// times the RMS of the keys of the sequence's first append (in the engine: the prompt's first prefill
+// pass, up to 256 tokens), while queries are coded relative to their own RMS; a vector coded on its own
+// is coded as `relative`.
+enum class TauMode : uint8_t { fixed, relative, calibrated };
 std::string_view tau_mode_name(TauMode m);
-TauMode parse_tau_mode(std::string_view name);  // "fixed" | "relative"
+TauMode parse_tau_mode(std::string_view name);  // "fixed" | "relative" | "calibrated"
 
 // Head dims the Hadamard transform supports. Throws Error naming `what` otherwise.
 void check_head_dim(int64_t d, std::string_view what);

@@ -40,6 +40,21 @@ void widen_page_bounds(const float* key, int d, bool first, float* mn, float* mx
 
 }  // namespace
 
+// RMS over every coordinate of head h's keys in `in`, as the cache stores them (TauMode::calibrated).
+float KvCache::stored_keys_rms(const KvTokens& in, int h) const {
+    const int d = shape_.head_dim;
+    alignas(64) float stored[256];
+    std::vector<std::byte> row(size_t(d) * size_t(dtype_size(shape_.dtype)));
+    double sum = 0;
+    for (int64_t i = 0; i < in.tokens; ++i) {
+        cpu::store_row(in.k + i * in.token_stride + h * in.head_stride, d, shape_.dtype, row.data());
+        cpu::load_row(row.data(), shape_.dtype, d, stored);
+        for (int j = 0; j < d; ++j)
+            sum += double(stored[j]) * stored[j];
+    }
+    return float(std::sqrt(sum / (double(in.tokens) * d)));
+}
+
 struct KvCache::Sequence {
     int64_t length = 0;
     std::vector<Block> k, v, codes, page_min, page_max;
@@ -120,6 +135,10 @@ void KvCache::append(int sequence, const KvTokens& in, ThreadPool* pool) {
         auto* k_out = seq.k[size_t(h)].get();
         auto* v_out = seq.v[size_t(h)].get();
         auto* codes = reinterpret_cast<uint16_t*>(seq.codes[size_t(h)].get());
+        KvHeadView& view = seq.views[size_t(h)];
+        if (view.tau_mode == TauMode::calibrated && seq.length == 0 && in.tokens > 0)
+            view.calibration_rms = stored_keys_rms(in, h);
+        const CodeThreshold threshold = view.key_threshold();
         for (int64_t i = 0; i < in.tokens; ++i) {
             const int64_t t = seq.length + i;
             const float* k = in.k + i * in.token_stride + h * in.head_stride;
@@ -129,8 +148,7 @@ void KvCache::append(int sequence, const KvTokens& in, ThreadPool* pool) {
             // Codes and Quest bounds derive from the key as stored, so every policy ranks exactly
             // the keys that attention reads.
             cpu::load_row(k_out + t * row_bytes, shape_.dtype, d, stored);
-            rotate_encode({stored, size_t(d)}, CodeThreshold{tau_[size_t(h)], tau_mode_, shape_.code_bits},
-                          {codes + t * words, size_t(words)});
+            rotate_encode({stored, size_t(d)}, threshold, {codes + t * words, size_t(words)});
             if (page) {
                 float* mn = reinterpret_cast<float*>(seq.page_min[size_t(h)].get()) + (t / page) * d;
                 float* mx = reinterpret_cast<float*>(seq.page_max[size_t(h)].get()) + (t / page) * d;

@@ -43,13 +43,21 @@ GqaMode parse_gqa(std::string_view name) {
 }
 
 std::string_view tau_mode_name(TauMode m) {
-    return m == TauMode::fixed ? "fixed" : "relative";
+    switch (m) {
+        case TauMode::fixed:
+            return "fixed";
+        case TauMode::relative:
+            return "relative";
+        case TauMode::calibrated:
+            return "calibrated";
+    }
+    return "?";
 }
 
 TauMode parse_tau_mode(std::string_view name) {
-    if (name == "fixed") return TauMode::fixed;
-    if (name == "relative") return TauMode::relative;
-    fail_usage("unknown threshold mode '{}' (expected fixed or relative)", name);
+    for (auto m : {TauMode::fixed, TauMode::relative, TauMode::calibrated})
+        if (name == tau_mode_name(m)) return m;
+    fail_usage("unknown threshold mode '{}' (expected fixed, relative or calibrated)", name);
 }
 
 PolicyKind parse_policy(std::string_view name) {

@@ -223,7 +223,8 @@ class AdamasPolicy final : public RankingPolicy {
     void encode_queries(const StepInputs& step, int first, int count) {
         const int d = step.kv.head_dim, words = code_words(d, step.kv.code_bits), g = step.group();
         for (int h = first; h < first + count; ++h)
-            rotate_encode({step.q + int64_t(h) * d, size_t(d)}, step.kv.heads[size_t(h / g)].threshold(),
+            rotate_encode({step.q + int64_t(h) * d, size_t(d)},
+                          step.kv.heads[size_t(h / g)].query_threshold(),
                           {query_codes_.data() + h * words, size_t(words)});
     }
     // One fused item: a KV head with all its rows (per_kv_head), or one query row (per_row).

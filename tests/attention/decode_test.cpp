@@ -89,6 +89,51 @@ TEST(KvCache, CodesAndPagesDeriveFromTheStoredKeys) {
     EXPECT_FALSE(std::isnan(head.page_min[0 * d + 7]) || std::isnan(head.page_min[2 * d + 7]));
 }
 
+TEST(KvCache, CalibratedThresholdsComeFromEachHeadsFirstAppend) {
+    // Two heads of very different scale: each gets τ × the RMS of its own prompt keys (as stored), later
+    // appends keep that threshold, clear() recalibrates; queries stay relative to themselves.
+    const int d = 64, heads = 2;
+    auto k = test::random_floats(size_t(50 * heads * d), 9, 1.0f);
+    for (int64_t t = 0; t < 50; ++t)
+        for (int j = 0; j < d; ++j)
+            k[size_t((t * heads + 1) * d + j)] *= 30.0f;
+    KvCache cache(KvCacheShape{heads, d, DType::f16, 64, 1, 16}, std::vector<float>{0.5f},
+                  TauMode::calibrated);
+    auto rms_of = [&](int h, int64_t first, int64_t count) {
+        double sum = 0;
+        for (int64_t t = first; t < first + count; ++t)
+            for (int j = 0; j < d; ++j) {
+                const double x = f16_to_f32(f32_to_f16(k[size_t((t * heads + h) * d + j)]));
+                sum += x * x;
+            }
+        return float(std::sqrt(sum / double(count * d)));
+    };
+    auto check_codes = [&](int h, float threshold, int64_t first, int64_t last) {
+        const KvHeadView head = cache.view(0).heads[size_t(h)];
+        for (int64_t t = first; t < last; ++t) {
+            std::vector<float> stored(static_cast<size_t>(d));
+            for (int j = 0; j < d; ++j)
+                stored[size_t(j)] = f16_to_f32(f32_to_f16(k[size_t((t * heads + h) * d + j)]));
+            std::vector<uint16_t> want(8);
+            rotate_encode(stored, threshold, want);
+            ASSERT_TRUE(std::equal(want.begin(), want.end(), head.codes + t * 8)) << h << " " << t;
+        }
+    };
+    cache.append(0, KvTokens{k.data(), k.data(), 30, heads * d, d});
+    cache.append(0, KvTokens{k.data() + 30 * heads * d, k.data(), 20, heads * d, d});
+    for (int h = 0; h < heads; ++h) {
+        const KvHeadView head = cache.view(0).heads[size_t(h)];
+        EXPECT_NEAR(head.calibration_rms, rms_of(h, 0, 30), 1e-4f * rms_of(h, 0, 30)) << h;
+        EXPECT_EQ(head.key_threshold().mode, TauMode::fixed);
+        EXPECT_EQ(head.query_threshold().mode, TauMode::relative);
+        check_codes(h, 0.5f * head.calibration_rms, 0, 50);  // the second append kept the threshold
+    }
+    EXPECT_GT(cache.view(0).heads[1].calibration_rms, 20 * cache.view(0).heads[0].calibration_rms);
+    cache.clear(0);  // a new prompt: its own calibration
+    cache.append(0, KvTokens{k.data() + 30 * heads * d, k.data(), 20, heads * d, d});
+    EXPECT_NEAR(cache.view(0).heads[0].calibration_rms, rms_of(0, 30, 20), 1e-4f * rms_of(0, 30, 20));
+}
+
 TEST(KvCache, OverflowIsAnErrorAndLeavesTheSequenceUnchanged) {
     KvCache cache(KvCacheShape{1, 32, DType::f16, 10, 2, 16}, std::vector<float>{1.0f});
     std::vector<float> rows(32 * 11, 1.0f);
@@ -135,7 +180,8 @@ std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyCo
             std::vector<uint16_t> qc(size_t(count * words)), dist(size_t(count * f.n));
             for (int i = 0; i < count; ++i)
                 rotate_encode({f.q.data() + (first + i) * f.d, size_t(f.d)},
-                              view.heads[size_t(kvh)].threshold(), {qc.data() + i * words, size_t(words)});
+                              view.heads[size_t(kvh)].query_threshold(),
+                              {qc.data() + i * words, size_t(words)});
             group_distances_reference(qc.data(), count,
                                       CodeRows{view.heads[size_t(kvh)].codes, f.n, words, bits}, c.metric,
                                       c.gqa, dist.data(), f.n);
@@ -308,6 +354,29 @@ TEST(Decode, AdamasRerankAndRelativeThresholdsMatchTheReference) {
                         EXPECT_NE(want, unranked) << where;
                     }
                 }
+}
+
+TEST(Decode, AdamasCalibratedThresholdsMatchTheReference) {
+    ThreadPool pool(2);
+    for (auto [qh, kvh, d] : {std::tuple{9, 3, 64}, std::tuple{8, 2, 128}})
+        for (int bits : {2, 3}) {
+            Fixture f(qh, kvh, d, 2000, DType::f16, 0.5f, test::seed_for({qh, d, bits}), TauMode::calibrated,
+                      bits);
+            PolicyConfig c;
+            c.budget = 64;
+            DecodeAttention step(c, qh, pool);
+            std::vector<float> out(size_t(qh * d));
+            const DecodeRequest req{f.q.data(), f.cache.view(0), out.data()};
+            step.run({&req, 1});
+            const auto want = expected_rows(f, c);
+            const Selection& sel = step.selection(0);
+            ASSERT_EQ(sel.rows, int(want.size()));
+            for (int r = 0; r < sel.rows; ++r) {
+                const auto got = sel.row(r);
+                ASSERT_EQ(std::vector<int32_t>(got.begin(), got.end()), want[size_t(r)])
+                    << qh << "/" << kvh << " d=" << d << " bits " << bits << " row " << r;
+            }
+        }
 }
 
 TEST(Decode, AdamasThreeBitCodesMatchTheReference) {

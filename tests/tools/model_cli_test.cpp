@@ -280,7 +280,7 @@ TEST_F(ModelCliTest, PaperFlagSetsThePapersThresholdAndExcludesItsOptions) {
 }
 
 // --code-bits 3: eight buckets, its own packing; the decode steps run and rank differently from 2-bit
-// codes, and what 3-bit codes cannot do is a usage error.
+// codes, and what 3-bit codes cannot do is a usage error. --tau-mode calibrated runs too.
 TEST_F(ModelCliTest, ThreeBitCodesRunAndRejectWhatTheyCannotDo) {
     const std::string model = tiny_model_and_text();
     const std::string common = fmt::format(
@@ -301,6 +301,12 @@ TEST_F(ModelCliTest, ThreeBitCodesRunAndRejectWhatTheyCannotDo) {
     };
     EXPECT_TRUE(std::isfinite(nll("three.json")));
     EXPECT_NE(nll("two.json"), nll("three.json"));
+    // Thresholds calibrated per layer and KV head from the prompt's keys: another ranking again.
+    const Result calibrated =
+        run(common + " --tau-mode calibrated --tau 0.35 --json " + path("calibrated.json"));
+    ASSERT_EQ(calibrated.code, 0) << calibrated.err;
+    EXPECT_TRUE(std::isfinite(nll("calibrated.json")));
+    EXPECT_NE(nll("two.json"), nll("calibrated.json"));
 }
 
 // passkey on a tiny random model: the answers are noise, but every policy must see the same prompts
