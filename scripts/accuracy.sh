@@ -220,6 +220,15 @@ for stage in "${stages[@]}"; do
             local_sel=(selection -f "$austen" --ctx 8192 --windows 1 --samples 32 --budgets 64,128,256 --per-layer)
             run selection-austen-8192 "${local_sel[@]}" --policies oracle,adamas,quest,streaming
             run selection-austen-8192-paper "${local_sel[@]}" "${paper[@]}"
+            # The code variants of the experiments, adamas alone without a recent window.
+            local_exp=(selection -f "$austen" --ctx 8192 --windows 1 --samples 32 --budgets 64,128,256
+                --policies adamas --recent 0)
+            run selection-exp-tau-relative-0.5 "${local_exp[@]}" --tau-mode relative --tau 0.5
+            run selection-exp-code-bits-3 "${local_exp[@]}" --code-bits 3 --tau 0.35
+            run selection-exp-code-bits-3-tau-0.25 "${local_exp[@]}" --code-bits 3 --tau 0.25
+            run selection-exp-code-bits-3-tau-0.5 "${local_exp[@]}" --code-bits 3 --tau 0.5
+            run selection-exp-tau-calibrated-0.5 "${local_exp[@]}" --tau-mode calibrated --tau 0.5
+            run selection-exp-tau-calibrated-0.7 "${local_exp[@]}" --tau-mode calibrated --tau 0.7
             ;;
         heldout)
             # The held-out check compares adamas with dense, quest and streaming; the oracle only at the

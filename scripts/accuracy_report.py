@@ -109,10 +109,31 @@ def selection_table(doc, title):
             "|---:|" + "---:|" * len(rows)]
     for i, layer in enumerate(rows[0]["layers"]):
         out.append(f"| {layer['layer']} | " + " | ".join(f"{r['layers'][i]['mass']:.3f}" for r in rows) + " |")
-    out += ["", "Code buckets: share of coordinates in buckets 0-3 per layer (keys / queries).", "",
-            "| layer | keys 0 | 1 | 2 | 3 | queries 0 | 1 | 2 | 3 |", "|---:|" + "---:|" * 8]
+    levels = 1 << doc.get("code_bits", 2)
+    head = " | ".join(str(b) for b in range(1, levels))
+    out += ["", f"Code buckets: share of coordinates in buckets 0-{levels - 1} per layer (keys / queries).", "",
+            f"| layer | keys 0 | {head} | queries 0 | {head} |", "|---:|" + "---:|" * (2 * levels)]
     for b in doc.get("buckets", []):
         out.append(f"| {b['layer']} | " + " | ".join(f"{x:.3f}" for x in b["keys"] + b["queries"]) + " |")
+    return "\n".join(out) + "\n"
+
+
+def selection_experiments_table(data: Path):
+    """Mass / recall / KL of the adamas code variants (selection-exp-*.json), one row per variant."""
+    files = sorted(data.glob("selection-exp-*.json"))
+    if not files:
+        return ""
+    docs = [(f.stem[len("selection-exp-"):], json.loads(f.read_text())) for f in files]
+    budgets = sorted({r["budget"] for _, doc in docs for r in doc["rows"]})
+    out = ["### Selection quality of the code variants, Austen, 8K", "",
+           f"{docs[0][1]['samples']} sampled decode steps of one window; adamas without a recent window. "
+           "Each cell: attention mass / oracle recall / KL(dense ‖ sparse).", "",
+           "| variant | bits | " + " | ".join(f"B={b}" for b in budgets) + " |", "|---|---:|" + "---|" * len(budgets)]
+    for name, doc in docs:
+        by = {r["budget"]: r for r in doc["rows"]}
+        cells = [f"{by[b]['mass']:.3f} / {by[b]['recall']:.3f} / {by[b]['kl']:.3f}" if b in by else ""
+                 for b in budgets]
+        out.append(f"| {name} | {doc.get('code_bits', 2)} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
 
@@ -256,6 +277,7 @@ def main():
             if plt:
                 plot_layers(plt, doc, docs / f"{name}-layers.png", f"{label}: attention mass per layer")
     parts.append(experiments_table(data))
+    parts.append(selection_experiments_table(data))
     (docs / "tables.md").write_text("\n".join(parts))
     print(f"accuracy_report.py: wrote {docs / 'tables.md'}" + (" and the plots" if plt else ""))
 
