@@ -157,10 +157,15 @@ experiments() {
     # alone and with the default recent window (against the main table's adamas row).
     run exp-code-bits-3 "${ppl[@]}" --policies adamas "${base[@]}" --code-bits 3 --tau 0.35
     run exp-code-bits-3-recent "${ppl[@]}" --policies adamas --tau-mode relative --code-bits 3 --tau 0.35
-    # The pass key where adamas@64 loses most against the oracle (8K, depths 30-50 %), without the recent
-    # window: what the window costs retrieval (the prompts are those of passkey-austen-8192-d30-50).
-    run exp-passkey-austen-8192-d30-50-recent-0 passkey -f "$austen" --contexts 8192 --depths 30:50:10 \
-        --keys "$passkey_keys" --budgets 64,128 --policies adamas --recent 0
+    # The pass key at 8K without the recent window: what the window costs retrieval (the prompts are
+    # those of passkey-austen-8192-d*).
+    local group first last
+    for group in "${passkey_depth_groups[@]}"; do
+        first=${group%%:*} last=${group#*:}
+        last=${last%%:*}
+        run "exp-passkey-austen-8192-d$first-$last-recent-0" passkey -f "$austen" --contexts 8192 \
+            --depths "$group" --keys "$passkey_keys" --budgets 64,128 --policies adamas --recent 0
+    done
     for layers in 0 1 3; do
         run "exp-dense-layers-$layers" "${ppl[@]}" --policies adamas "${base[@]}" --dense-layers "$layers"
         run "exp-dense-layers-$layers-oracle" "${ppl[@]}" --policies oracle --dense-layers "$layers"
