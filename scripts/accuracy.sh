@@ -150,8 +150,8 @@ experiments() {
     run exp-metric-xor "${ppl[@]}" --policies adamas "${base[@]}" --metric xor
     run exp-gqa-shared "${ppl[@]}" --policies adamas "${base[@]}" --gqa shared
     run exp-sinks-4 "${ppl[@]}" --policies adamas "${base[@]}" --sinks 4
-    for window in 16 32 64; do
-        run "exp-recent-$window" "${ppl[@]}" --policies adamas "${base[@]}" --recent "$window"
+    for window in 8 16 32 64; do
+        run "exp-recent-$window" "${ppl[@]}" --policies adamas --tau-mode relative --tau 0.5 --recent "$window"
     done
     # 3-bit codes (eight buckets 0.35 RMS apart: the best spacing of `adamas selection` on one window),
     # alone and with the default recent window (against the main table's adamas row).
@@ -166,6 +166,9 @@ experiments() {
         run "exp-passkey-austen-8192-d$first-$last-recent-0" passkey -f "$austen" --contexts 8192 \
             --depths "$group" --keys "$passkey_keys" --budgets 64,128 --policies adamas --recent 0
     done
+    # A window of 8 (B/8 at 64, B/16 at 128) where the default B/4 loses most.
+    run exp-passkey-austen-8192-d30-50-recent-8 passkey -f "$austen" --contexts 8192 --depths 30:50:10 \
+        --keys "$passkey_keys" --budgets 64,128 --policies adamas --recent 8
     for layers in 0 1 3; do
         run "exp-dense-layers-$layers" "${ppl[@]}" --policies adamas "${base[@]}" --dense-layers "$layers"
         run "exp-dense-layers-$layers-oracle" "${ppl[@]}" --policies oracle --dense-layers "$layers"
