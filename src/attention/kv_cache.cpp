@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <limits>
 #include <string>
@@ -44,11 +45,11 @@ void widen_page_bounds(const float* key, int d, bool first, float* mn, float* mx
 float KvCache::stored_keys_rms(const KvTokens& in, int h) const {
     const int d = shape_.head_dim;
     alignas(64) float stored[256];
-    std::vector<std::byte> row(size_t(d) * size_t(dtype_size(shape_.dtype)));
+    alignas(64) std::byte row[256 * sizeof(float)];  // one key in the storage type
     double sum = 0;
     for (int64_t i = 0; i < in.tokens; ++i) {
-        cpu::store_row(in.k + i * in.token_stride + h * in.head_stride, d, shape_.dtype, row.data());
-        cpu::load_row(row.data(), shape_.dtype, d, stored);
+        cpu::store_row(in.k + i * in.token_stride + h * in.head_stride, d, shape_.dtype, row);
+        cpu::load_row(row, shape_.dtype, d, stored);
         for (int j = 0; j < d; ++j)
             sum += double(stored[j]) * stored[j];
     }
