@@ -356,6 +356,23 @@ TEST(Decode, AdamasRerankAndRelativeThresholdsMatchTheReference) {
                 }
 }
 
+// Runs one decode step of policy `c` over the fixture and checks every selection row against
+// expected_rows (wrap calls in ASSERT_NO_FATAL_FAILURE).
+void expect_rows_match_reference(Fixture& f, const PolicyConfig& c, ThreadPool& pool,
+                                 const std::string& where) {
+    DecodeAttention step(c, f.q_heads, pool);
+    std::vector<float> out(size_t(f.q_heads * f.d));
+    const DecodeRequest req{f.q.data(), f.cache.view(0), out.data()};
+    step.run({&req, 1});
+    const auto want = expected_rows(f, c);
+    const Selection& sel = step.selection(0);
+    ASSERT_EQ(sel.rows, int(want.size())) << where;
+    for (int r = 0; r < sel.rows; ++r) {
+        const auto got = sel.row(r);
+        ASSERT_EQ(std::vector<int32_t>(got.begin(), got.end()), want[size_t(r)]) << where << " row " << r;
+    }
+}
+
 TEST(Decode, AdamasCalibratedThresholdsMatchTheReference) {
     ThreadPool pool(2);
     for (auto [qh, kvh, d] : {std::tuple{9, 3, 64}, std::tuple{8, 2, 128}})
@@ -364,18 +381,8 @@ TEST(Decode, AdamasCalibratedThresholdsMatchTheReference) {
                       bits);
             PolicyConfig c;
             c.budget = 64;
-            DecodeAttention step(c, qh, pool);
-            std::vector<float> out(size_t(qh * d));
-            const DecodeRequest req{f.q.data(), f.cache.view(0), out.data()};
-            step.run({&req, 1});
-            const auto want = expected_rows(f, c);
-            const Selection& sel = step.selection(0);
-            ASSERT_EQ(sel.rows, int(want.size()));
-            for (int r = 0; r < sel.rows; ++r) {
-                const auto got = sel.row(r);
-                ASSERT_EQ(std::vector<int32_t>(got.begin(), got.end()), want[size_t(r)])
-                    << qh << "/" << kvh << " d=" << d << " bits " << bits << " row " << r;
-            }
+            ASSERT_NO_FATAL_FAILURE(
+                expect_rows_match_reference(f, c, pool, fmt::format("{}/{} d={} bits {}", qh, kvh, d, bits)));
         }
 }
 
@@ -391,19 +398,8 @@ TEST(Decode, AdamasThreeBitCodesMatchTheReference) {
                 c.budget = 64;
                 c.gqa = gqa;
                 c.rerank = rerank;
-                DecodeAttention step(c, qh, pool);
-                std::vector<float> out(size_t(qh * d));
-                const DecodeRequest req{f.q.data(), f.cache.view(0), out.data()};
-                step.run({&req, 1});
-                const auto want = expected_rows(f, c);
-                const Selection& sel = step.selection(0);
-                ASSERT_EQ(sel.rows, int(want.size()));
-                for (int r = 0; r < sel.rows; ++r) {
-                    const auto got = sel.row(r);
-                    ASSERT_EQ(std::vector<int32_t>(got.begin(), got.end()), want[size_t(r)])
-                        << qh << "/" << kvh << " d=" << d << " " << gqa_name(gqa) << " rerank " << rerank
-                        << " row " << r;
-                }
+                ASSERT_NO_FATAL_FAILURE(expect_rows_match_reference(
+                    f, c, pool, fmt::format("{}/{} d={} {} rerank {}", qh, kvh, d, gqa_name(gqa), rerank)));
             }
     // The xor metric is defined on 2-bit codes only.
     Fixture f(4, 1, 64, 200, DType::f16, 0.35f, 5, TauMode::relative, 3);
@@ -424,18 +420,7 @@ TEST(Decode, GroupsWiderThanTheDistanceKernelAreSliced) {
         PolicyConfig c;
         c.budget = 64;
         c.gqa = gqa;
-        DecodeAttention step(c, 130, pool);
-        std::vector<float> out(130 * 64);
-        const DecodeRequest req{f.q.data(), f.cache.view(0), out.data()};
-        step.run({&req, 1});
-        const auto want = expected_rows(f, c);
-        const Selection& sel = step.selection(0);
-        ASSERT_EQ(sel.rows, int(want.size()));
-        for (int r = 0; r < sel.rows; ++r) {
-            const auto got = sel.row(r);
-            ASSERT_EQ(std::vector<int32_t>(got.begin(), got.end()), want[size_t(r)])
-                << gqa_name(gqa) << " row " << r;
-        }
+        ASSERT_NO_FATAL_FAILURE(expect_rows_match_reference(f, c, pool, std::string(gqa_name(gqa))));
     }
 }
 
