@@ -155,7 +155,7 @@ experiments() {
     done
     # 3-bit codes (eight buckets 0.35 RMS apart: the best spacing of `adamas selection` on one window),
     # alone and with the default recent window (against the main table's adamas row).
-    run exp-code-bits-3 "${ppl[@]}" --policies adamas "${base[@]}" --code-bits 3 --tau 0.35
+    run exp-code-bits-3 "${ppl[@]}" --policies adamas --tau-mode relative --recent 0 --code-bits 3 --tau 0.35
     run exp-code-bits-3-recent "${ppl[@]}" --policies adamas --tau-mode relative --code-bits 3 --tau 0.35
     # The pass key at 8K without the recent window: what the window costs retrieval (the prompts are
     # those of passkey-austen-8192-d*).
