@@ -159,16 +159,16 @@ experiments() {
     run exp-code-bits-3-recent "${ppl[@]}" --policies adamas --tau-mode relative --code-bits 3 --tau 0.35
     # The pass key at 8K without the recent window: what the window costs retrieval (the prompts are
     # those of passkey-austen-8192-d*).
-    local group first last
-    for group in "${passkey_depth_groups[@]}"; do
-        first=${group%%:*} last=${group#*:}
-        last=${last%%:*}
-        run "exp-passkey-austen-8192-d$first-$last-recent-0" passkey -f "$austen" --contexts 8192 \
-            --depths "$group" --keys "$passkey_keys" --budgets 64,128 --policies adamas --recent 0
+    # Also a window of 8 tokens (B/8 at 64, B/16 at 128).
+    local group first last window
+    for window in 0 8; do
+        for group in "${passkey_depth_groups[@]}"; do
+            first=${group%%:*} last=${group#*:}
+            last=${last%%:*}
+            run "exp-passkey-austen-8192-d$first-$last-recent-$window" passkey -f "$austen" --contexts 8192 \
+                --depths "$group" --keys "$passkey_keys" --budgets 64,128 --policies adamas --recent "$window"
+        done
     done
-    # A window of 8 (B/8 at 64, B/16 at 128) where the default B/4 loses most.
-    run exp-passkey-austen-8192-d30-50-recent-8 passkey -f "$austen" --contexts 8192 --depths 30:50:10 \
-        --keys "$passkey_keys" --budgets 64,128 --policies adamas --recent 8
     for layers in 0 1 3; do
         run "exp-dense-layers-$layers" "${ppl[@]}" --policies adamas "${base[@]}" --dense-layers "$layers"
         run "exp-dense-layers-$layers-oracle" "${ppl[@]}" --policies oracle --dense-layers "$layers"
