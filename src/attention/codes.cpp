@@ -52,11 +52,7 @@ void encode_codes3(std::span<const float> rotated, float tau, std::span<uint16_t
 }
 
 void rotate_encode(std::span<const float> x, float tau, std::span<uint16_t> out) {
-    check_sizes(x.size(), out.size());
-    alignas(64) float rotated[256];
-    std::copy(x.begin(), x.end(), rotated);
-    cpu::hadamard(rotated, int(x.size()));
-    cpu::encode_codes(rotated, int(x.size()), tau, out.data());
+    rotate_encode(x, CodeThreshold{tau, TauMode::fixed, 2}, out);
 }
 
 float CodeThreshold::for_vector(std::span<const float> x) const {
@@ -68,12 +64,15 @@ float CodeThreshold::for_vector(std::span<const float> x) const {
 }
 
 void rotate_encode(std::span<const float> x, const CodeThreshold& threshold, std::span<uint16_t> out) {
-    if (threshold.bits != 3) return rotate_encode(x, threshold.for_vector(x), out);
     check_head_dim(int64_t(x.size()), "codes");
+    ADAMAS_ASSERT(out.size() == size_t(code_words(int(x.size()), threshold.bits)));
     alignas(64) float rotated[256];
     std::copy(x.begin(), x.end(), rotated);
     cpu::hadamard(rotated, int(x.size()));
-    encode_codes3({rotated, x.size()}, threshold.for_vector(x), out);
+    if (threshold.bits == 3)
+        encode_codes3({rotated, x.size()}, threshold.for_vector(x), out);
+    else
+        cpu::encode_codes(rotated, int(x.size()), threshold.for_vector(x), out.data());
 }
 
 }  // namespace adamas
