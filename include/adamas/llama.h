@@ -19,6 +19,10 @@
 
 namespace adamas {
 
+// The largest context length a configuration may declare (GGUF context_length, config.json
+// max_position_embeddings); the KV cache is sized by what a run asks for, not by this.
+inline constexpr int64_t kMaxContextLength = int64_t(1) << 40;
+
 struct LlamaConfig {
     std::string architecture;  // "llama", "qwen2", ...
     int n_layer = 0;
@@ -44,6 +48,10 @@ struct LlamaConfig {
     // key likewise. The vocabulary size is taken from the file; tensors are checked against it at load.
     static LlamaConfig from_hf_config(const std::string& path);
 };
+
+// The checks both readers apply to the configuration's numbers (RMS epsilon, RoPE theta: finite and in
+// range); Error naming `where` otherwise.
+void check_config_numbers(const LlamaConfig& config, const std::string& where);
 
 // A weight matrix as stored: `rows` outputs of `cols` inputs (ggml ne = [cols, rows]).
 struct WeightMatrix {

@@ -25,11 +25,18 @@ using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 
 // A block's f16 scale. _Float16 compiles to one F16C conversion inside the AVX2/AVX-512 targets (the
-// software conversion cost more than the block's arithmetic).
+// software conversion cost more than the block's arithmetic). Compilers without _Float16 on x86 (clang
+// before 15, used for the fuzz build) take the software one.
 HWY_INLINE float Half(const uint8_t* p) {
+#ifdef __FLT16_MANT_DIG__
     _Float16 h;
     std::memcpy(&h, p, 2);
     return float(h);
+#else
+    uint16_t bits;
+    std::memcpy(&bits, p, 2);
+    return f16_to_f32(bits);
+#endif
 }
 
 float DotQ8_0(const uint8_t* row, int64_t blocks, const float* x) {

@@ -30,6 +30,12 @@ constexpr uint64_t kMinKeyValueBytes = 8 + 4 + 1;        // key length, value ty
 constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 4 + 8;  // name length, n_dims, type, offset
 constexpr uint64_t kMinArrayItemBytes = 4 + 8;           // nested array: element type, count
 constexpr uint64_t kMinStringBytes = 8;                  // length
+// Sanity limits far above any real model (which has tens of metadata keys and a few thousand tensors),
+// so that a corrupt count fails at once instead of sizing allocations by the file's tensor data.
+constexpr uint64_t kMaxKeyValues = uint64_t(1) << 16;
+constexpr uint64_t kMaxTensors = uint64_t(1) << 16;
+constexpr uint64_t kMaxNestedArrayItems = uint64_t(1) << 18;  // elements of arrays of arrays, all together
+constexpr uint64_t kMaxReserve = uint64_t(1) << 16;           // longer string arrays grow as they are read
 
 }  // namespace
 
@@ -140,6 +146,13 @@ class GgufParser {
                 "{}: metadata count {} cannot fit: entries need at least {} bytes each and {} tensor "
                 "infos {} more, but only {} bytes follow the header (truncated file or corrupt count)",
                 path_, kv_count_, kMinKeyValueBytes, tensor_count_, kMinTensorInfoBytes, remaining());
+        // The indexes below hold views of the keys and names: both vectors are reserved once, whole.
+        if (tensor_count_ > kMaxTensors)
+            fail("{}: tensor count {} is more than the {} this reader accepts (corrupt count?)", path_,
+                 tensor_count_, kMaxTensors);
+        if (kv_count_ > kMaxKeyValues)
+            fail("{}: metadata count {} is more than the {} this reader accepts (corrupt count?)", path_,
+                 kv_count_, kMaxKeyValues);
     }
 
     void parse_metadata() {
@@ -205,10 +218,16 @@ class GgufParser {
                              v.data_[i]);
             pos_ += v.count_ * uint64_t(scalar);
         } else if (v.element_type_ == GgufValueType::string) {
-            v.strings_.reserve(v.count_);
+            v.strings_.reserve(std::min(v.count_, kMaxReserve));
             for (uint64_t i = 0; i < v.count_; ++i)
                 v.strings_.push_back(read_string("string array element"));
         } else {
+            nested_items_ += v.count_;
+            if (nested_items_ > kMaxNestedArrayItems)
+                fail(
+                    "{}: arrays of arrays {} at byte {} hold more than {} elements in all (expected flatter "
+                    "metadata)",
+                    path_, where(), start, kMaxNestedArrayItems);
             v.items_.resize(v.count_);
             for (uint64_t i = 0; i < v.count_; ++i) {
                 v.items_[i].element_type_ = GgufValueType::u8;
@@ -335,6 +354,7 @@ class GgufParser {
     uint64_t size_;
     uint64_t pos_ = 0;
     uint64_t tensor_count_ = 0;
+    uint64_t nested_items_ = 0;
     uint64_t kv_count_ = 0;
     Section section_ = Section::header;
     uint64_t index_ = 0;

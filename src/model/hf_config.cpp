@@ -2,6 +2,7 @@
 // GGUF keys and rope_scaling (linear, llama3, yarn). Hugging Face weights use rotate_half, so the RoPE
 // style is always neox and no Q/K permutation is needed.
 #include <cmath>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -43,33 +44,36 @@ class ConfigJson {
         if (!v) return fallback;
         return number_value(key, *v);
     }
+    // Every number of a config is used as a float: one beyond float's range is an error, not infinity.
     double number_value(const std::string& key, const nlohmann::json& v) const {
-        if (!v.is_number() || !std::isfinite(v.get<double>()))
-            fail("{}: '{}' is {} (expected a number)", path_, key, v.dump());
+        if (!v.is_number() || !(std::abs(v.get<double>()) <= double(std::numeric_limits<float>::max())))
+            fail("{}: '{}' is {} (expected a number within float range)", path_, key, json_excerpt(v));
         return v.get<double>();
     }
 
     bool boolean(const std::string& key, bool fallback) const {
         const nlohmann::json* v = find(key);
         if (!v) return fallback;
-        if (!v->is_boolean()) fail("{}: '{}' is {} (expected true or false)", path_, key, v->dump());
+        if (!v->is_boolean()) fail("{}: '{}' is {} (expected true or false)", path_, key, json_excerpt(*v));
         return v->get<bool>();
     }
 
     std::string string(const std::string& key) const {
         const nlohmann::json* v = find(key);
         if (!v) return "";
-        if (!v->is_string()) fail("{}: '{}' is {} (expected a string)", path_, key, v->dump());
+        if (!v->is_string()) fail("{}: '{}' is {} (expected a string)", path_, key, json_excerpt(*v));
         return v->get<std::string>();
     }
 
   private:
     int64_t checked(const std::string& key, const nlohmann::json& v, int64_t low, int64_t high) const {
         if (!v.is_number_integer())
-            fail("{}: '{}' is {} (expected an integer from {} to {})", path_, key, v.dump(), low, high);
+            fail("{}: '{}' is {} (expected an integer from {} to {})", path_, key, json_excerpt(v), low,
+                 high);
         const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(high) : true;
         const int64_t x = fits ? v.get<int64_t>() : high + 1;
-        if (x < low || x > high) fail("{}: '{}' is {} (expected {} to {})", path_, key, v.dump(), low, high);
+        if (x < low || x > high)
+            fail("{}: '{}' is {} (expected {} to {})", path_, key, json_excerpt(v), low, high);
         return x;
     }
 
@@ -83,7 +87,8 @@ std::string model_type(const ConfigJson& config) {
     std::string architecture;
     if (const nlohmann::json* a = config.find("architectures")) {
         if (!a->is_array() || a->empty() || !(*a)[0].is_string())
-            fail("{}: 'architectures' is {} (expected a list of class names)", config.path(), a->dump());
+            fail("{}: 'architectures' is {} (expected a list of class names)", config.path(),
+                 json_excerpt(*a));
         architecture = (*a)[0].get<std::string>();
         static const std::pair<const char*, const char*> kCausalLm[] = {
             {"LlamaForCausalLM", "llama"}, {"MistralForCausalLM", "mistral"}, {"Qwen2ForCausalLM", "qwen2"}};
@@ -114,7 +119,7 @@ RopeScaling hf_rope_scaling(const ConfigJson& config, int64_t max_positions) {
     const nlohmann::json* r = config.find("rope_scaling");
     if (!r) return s;
     if (!r->is_object())
-        fail("{}: 'rope_scaling' is {} (expected an object or null)", config.path(), r->dump());
+        fail("{}: 'rope_scaling' is {} (expected an object or null)", config.path(), json_excerpt(*r));
     const ConfigJson scaling(config.path(), *r);
     std::string type = scaling.string("rope_type");
     if (type.empty()) type = scaling.string("type");
@@ -177,12 +182,10 @@ LlamaConfig LlamaConfig::from_hf_config(const std::string& path) {
     c.vocab = int(config.integer("vocab_size", 1, 1 << 24));
     // Hugging Face's defaults per model type when the key is absent.
     const int64_t default_positions = c.architecture == "llama" ? 2048 : 32768;
-    c.context_length = config.integer("max_position_embeddings", 1, int64_t(1) << 40, default_positions);
+    c.context_length = config.integer("max_position_embeddings", 1, kMaxContextLength, default_positions);
     c.rms_eps = float(config.number("rms_norm_eps", 1e-6));
-    if (!(c.rms_eps > 0.0f)) fail("{}: 'rms_norm_eps' is {} (expected a positive number)", path, c.rms_eps);
     c.rope_theta = float(config.number("rope_theta", 10000.0));
-    if (!(c.rope_theta > 1.0f))
-        fail("{}: 'rope_theta' is {} (expected a number above 1)", path, c.rope_theta);
+    check_config_numbers(c, path);
     const double partial = config.number("partial_rotary_factor", 1.0);
     c.rope_dims = int(std::lround(c.head_dim * partial));
     if (!(partial > 0.0 && partial <= 1.0) || c.rope_dims < 2 || c.rope_dims % 2 != 0)

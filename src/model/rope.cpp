@@ -38,6 +38,9 @@ void validate_rope_scaling(const RopeScaling& s, const std::string& where) {
     if (!(s.factor > 0.0f) || !std::isfinite(s.factor))
         fail("{}: {} RoPE scaling factor is {} (expected a positive number)", where, name, s.factor);
     if (s.type == RopeScalingType::linear) return;
+    for (float x : {s.low_freq_factor, s.high_freq_factor, s.beta_fast, s.beta_slow, s.mscale})
+        if (!std::isfinite(x))
+            fail("{}: {} RoPE scaling has a parameter that is {} (expected finite numbers)", where, name, x);
     if (s.original_context <= 0)
         fail("{}: {} RoPE scaling needs the original context length (got {})", where, name,
              s.original_context);

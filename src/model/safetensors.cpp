@@ -14,6 +14,7 @@
 #include "adamas/error.h"
 #include "core/mapped_file.h"
 #include "model/gguf_internal.h"
+#include "model/json_file.h"
 
 namespace adamas {
 
@@ -100,12 +101,13 @@ SafetensorsTensor parse_entry(const std::string& path, const std::string& name, 
     for (size_t d = 0; d < shape.size(); ++d) {
         if (!shape[d].is_number_unsigned())
             fail("{}: tensor '{}' has shape entry {} = {} (expected a non-negative integer)", path, shown, d,
-                 shape[d].dump());
+                 json_excerpt(shape[d]));
         const uint64_t dim = shape[d].get<uint64_t>();
         if (dim > uint64_t(std::numeric_limits<int64_t>::max()) ||
             __builtin_mul_overflow(elements, dim, &elements) ||
             elements > uint64_t(std::numeric_limits<int64_t>::max()))
-            fail("{}: tensor '{}' has shape {} with more than 2^63-1 elements", path, shown, shape.dump());
+            fail("{}: tensor '{}' has shape {} with more than 2^63-1 elements", path, shown,
+                 json_excerpt(shape));
         t.shape.push_back(int64_t(dim));
     }
     t.elements = int64_t(elements);
@@ -114,7 +116,7 @@ SafetensorsTensor parse_entry(const std::string& path, const std::string& name, 
     if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
         !offsets[1].is_number_unsigned())
         fail("{}: tensor '{}' has data_offsets {} (expected [begin, end], two non-negative integers)", path,
-             shown, offsets.dump());
+             shown, json_excerpt(offsets));
     t.begin = offsets[0].get<uint64_t>();
     t.end = offsets[1].get<uint64_t>();
     if (t.begin > t.end)
@@ -183,12 +185,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     impl->data_offset = 8 + header_bytes;
     const uint64_t data_size = size - impl->data_offset;
 
-    nlohmann::json header;
-    try {
-        header = nlohmann::json::parse(base + 8, base + 8 + header_bytes);
-    } catch (const nlohmann::json::exception& e) {
-        fail("{}: header is not valid JSON ({})", path, e.what());
-    }
+    const nlohmann::json header = parse_json(
+        std::string_view(reinterpret_cast<const char*>(base) + 8, header_bytes), path + ": header");
     if (!header.is_object()) fail("{}: header is a JSON {} (expected an object)", path, header.type_name());
     for (const auto& [name, entry] : header.items()) {
         if (name == "__metadata__") continue;  // free-form strings, not needed to read tensors

@@ -85,7 +85,7 @@ std::string pre_tokenizer_name(const std::string& path, const json& tokenizer) {
     fail(
         "{}: pre_tokenizer {} is not supported (expected the byte-level pre-tokenizer of GPT-2, SmolLM2, "
         "Llama 3 or Qwen2)",
-        path, pre->dump().substr(0, 300));
+        path, json_excerpt(*pre));
 }
 
 // bos_token / eos_token of tokenizer_config.json: a string, or an object with "content".
@@ -143,8 +143,7 @@ TokenizerVocab vocab_from_json(const fs::path& dir, const json& tokenizer) {
             fail("{}: model.{} is set (expected none in a byte-level BPE tokenizer)", path, affix);
     if (const json* normalizer = member(tokenizer, "normalizer");
         normalizer && !(normalizer->is_object() && normalizer->value("type", "") == "NFC"))
-        fail("{}: normalizer {} is not supported (expected none or NFC)", path,
-             normalizer->dump().substr(0, 200));
+        fail("{}: normalizer {} is not supported (expected none or NFC)", path, json_excerpt(*normalizer));
     // Qwen2 declares NFC; like llama.cpp we do not normalize, which changes nothing on NFC text.
 
     TokenizerVocab vocab;
@@ -166,7 +165,7 @@ TokenizerVocab vocab_from_json(const fs::path& dir, const json& tokenizer) {
         fail("{}: model.vocab is missing or empty (expected token -> id)", path);
     for (const auto& [text, id] : tokens->items()) {
         if (!id.is_number_integer())
-            fail("{}: model.vocab['{}'] is {} (expected an id)", path, text, id.dump());
+            fail("{}: model.vocab['{}'] is {} (expected an id)", path, text, json_excerpt(id));
         place(id.get<int64_t>(), text, TokenType::normal, "model.vocab");
     }
     if (const json* added = member(tokenizer, "added_tokens")) {
@@ -175,8 +174,7 @@ TokenizerVocab vocab_from_json(const fs::path& dir, const json& tokenizer) {
             const json* id = t.is_object() ? member(t, "id") : nullptr;
             const json* content = t.is_object() ? member(t, "content") : nullptr;
             if (!id || !id->is_number_integer() || !content || !content->is_string())
-                fail("{}: added token {} lacks an integer id or a content string", path,
-                     t.dump().substr(0, 200));
+                fail("{}: added token {} lacks an integer id or a content string", path, json_excerpt(t));
             // Special tokens match in text only when asked (control); others always (user-defined).
             place(id->get<int64_t>(), content->get<std::string>(),
                   flag(t, "special", false) ? TokenType::control : TokenType::user_defined, "added");
@@ -203,7 +201,7 @@ TokenizerVocab vocab_from_json(const fs::path& dir, const json& tokenizer) {
                 vocab.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
             else
                 fail("{}: merge {} is {} (expected \"left right\" or [left, right])", path,
-                     vocab.merges.size(), m.dump().substr(0, 200));
+                     vocab.merges.size(), json_excerpt(m));
         }
 
     // bos/eos by text from tokenizer_config.json, else by id from config.json.
