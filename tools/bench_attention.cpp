@@ -18,6 +18,7 @@
 #include "bench_memory.h"
 #include "bench_report.h"
 #include "bench_step.h"
+#include "interrupt.h"
 
 namespace adamas::tools {
 namespace {
@@ -268,6 +269,7 @@ void run_attention_bench(const AttentionBenchOptions& options) {
     for (const BenchShape* shape : plan.shapes) {
         const auto queries = random_queries(*shape, options.batch, kQuerySets, options.seed);
         for (int64_t n : plan.contexts) {
+            stop_if_interrupted();  // the rows measured so far are in the JSON file already
             run_group(run, *shape, n, queries, rows);  // frees its caches before the next group
             if (!options.json.empty()) write_rows_json(options.json, rows);  // survives an interrupted sweep
         }

@@ -2,10 +2,9 @@
 // then decode tok/s of greedy steps at that context, the same prefilled state for every policy.
 #include <algorithm>
 #include <chrono>
-#include <fstream>
+#include <filesystem>
 #include <memory>
 #include <optional>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -14,9 +13,11 @@
 #include "adamas/error.h"
 #include "adamas/llama.h"
 #include "adamas/sampler.h"
+#include "adamas/text_file.h"
 #include "adamas/tokenizer.h"
 #include "bench.h"
 #include "bench_args.h"
+#include "interrupt.h"
 #include "json_output.h"
 #include "model_options.h"
 
@@ -40,13 +41,9 @@ std::vector<int32_t> prompt_tokens(const E2eOptions& o, const Tokenizer* tok, in
     const std::string path = o.text_file.empty() ? corpus_path("austen.txt") : o.text_file;
     std::vector<int32_t> ids;
     if (tok) {
-        if (std::ifstream file(path, std::ios::binary); file) {
-            std::stringstream text;
-            text << file.rdbuf();
-            ids = tok->encode(text.str(), false, false);
-        } else if (!o.text_file.empty()) {
-            fail("{}: cannot read the prefill text", o.text_file);
-        }
+        std::error_code ec;
+        if (!o.text_file.empty() || std::filesystem::exists(path, ec))
+            ids = tok->encode(read_text_file(path, "the prefill text"), false, false);
     }
     if (int64_t(ids.size()) >= count) return {ids.begin(), ids.begin() + count};
     // Not enough text: fill with a fixed pseudo-random token sequence (timing only depends on length).
@@ -97,6 +94,7 @@ void run_e2e(const E2eOptions& o) {
                 runner.set_policy(runner_options(pm).policy);
                 std::vector<double> rates, shares;
                 for (int r = 0; r < o.repeats; ++r) {
+                    stop_if_interrupted();
                     runner.rewind(prompt_len);
                     Sampler greedy(SamplerOptions{});
                     int32_t next = greedy.sample(first_logits);

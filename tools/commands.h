@@ -5,7 +5,13 @@
 namespace adamas::tools {
 
 // Process exit codes, the same for every subcommand.
-enum ExitCode : int { kExitOk = 0, kExitUsage = 1, kExitBadInput = 2, kExitRuntime = 3 };
+enum ExitCode : int {
+    kExitOk = 0,
+    kExitUsage = 1,
+    kExitBadInput = 2,
+    kExitRuntime = 3,
+    kExitInterrupted = 130
+};
 
 void add_attend_command(CLI::App& app);
 void add_bench_command(CLI::App& app);

@@ -1,12 +1,10 @@
 // The cells of the evaluation tables and the text they are measured on.
 #include "eval_cells.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
 
 #include "adamas/error.h"
+#include "adamas/text_file.h"
 #include "adamas/tokenizer.h"
 #include "bench_args.h"
 
@@ -43,12 +41,9 @@ RunnerOptions shared_runner_options(const std::vector<EvalCell>& cells) {
 
 std::vector<int32_t> tokenize_file(const LlamaModel& model, const std::string& file, int64_t min_tokens,
                                    const std::string& why) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) fail("{}: cannot read the text", file);
-    std::stringstream text;
-    text << in.rdbuf();
+    const std::string text = read_text_file(file, "the text to score");
     const Tokenizer tokenizer = Tokenizer::from_vocab(model.tokenizer_vocab());
-    std::vector<int32_t> ids = tokenizer.encode(text.str(), false, false);
+    std::vector<int32_t> ids = tokenizer.encode(text, false, false);
     if (int64_t(ids.size()) < min_tokens) fail("{}: {} tokens, fewer than {}", file, ids.size(), why);
     return ids;
 }

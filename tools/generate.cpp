@@ -1,10 +1,8 @@
 // `adamas generate`: streams a model's continuation of a prompt, then prefill/decode speed and the share
 // of time spent in attention.
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -12,8 +10,10 @@
 #include "adamas/error.h"
 #include "adamas/llama.h"
 #include "adamas/sampler.h"
+#include "adamas/text_file.h"
 #include "adamas/tokenizer.h"
 #include "commands.h"
+#include "interrupt.h"
 #include "model_options.h"
 
 namespace adamas::tools {
@@ -33,20 +33,12 @@ struct GenerateOptions {
     uint64_t seed = 0;
 };
 
-std::string read_text(const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) fail("{}: cannot read the prompt file", path);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
-
 double since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 void run_generate(const GenerateOptions& o) {
-    std::string prompt = o.prompt_file.empty() ? o.prompt : read_text(o.prompt_file);
+    std::string prompt = o.prompt_file.empty() ? o.prompt : read_text_file(o.prompt_file, "the prompt file");
     if (prompt.empty()) fail_usage("give a prompt with -p TEXT or -f FILE");
     if (o.tokens < 0) fail_usage("-n {} must not be negative", o.tokens);
     if (!o.system.empty() && !o.chat) fail_usage("--system needs --chat");
@@ -80,7 +72,7 @@ void run_generate(const GenerateOptions& o) {
     const double prefill_attention_s = runner.attention_seconds();
     start = std::chrono::steady_clock::now();
     int generated = 0;
-    for (; generated < o.tokens; ++generated) {
+    for (; generated < o.tokens && !interrupt_requested(); ++generated) {
         const int32_t next = sampler.sample(logits);
         if (next == tokenizer.eos() || next == end_of_turn) break;
         const int32_t one[] = {next};
@@ -97,6 +89,7 @@ void run_generate(const GenerateOptions& o) {
         "of decode time ({})\n",
         ids.size(), double(ids.size()) / prefill_s, generated, generated / std::max(decode_s, 1e-9),
         100.0 * decode_attention_s / std::max(decode_s, 1e-9), runner_opts.policy.describe());
+    stop_if_interrupted();
 }
 
 }  // namespace

@@ -74,7 +74,8 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
 std::string resolve_model_path(const std::string& requested) {
     if (!requested.empty()) return requested;
     const std::string path = default_model_path();
-    if (!std::filesystem::exists(path))
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
         fail_usage(
             "no model given and the default model is not installed at {} (run scripts/fetch-model.sh, or "
             "pass -m FILE|DIR)",

@@ -4,7 +4,6 @@
 // the answer are decoded with the policy, greedily.
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <random>
@@ -18,9 +17,11 @@
 #include "adamas/error.h"
 #include "adamas/llama.h"
 #include "adamas/sampler.h"
+#include "adamas/text_file.h"
 #include "adamas/tokenizer.h"
 #include "bench_args.h"
 #include "commands.h"
+#include "interrupt.h"
 #include "json_output.h"
 #include "model_options.h"
 
@@ -183,10 +184,7 @@ void run_passkey(const PasskeyOptions& o) {
     const auto contexts = parse_count_list(o.contexts, "--contexts");
     const auto depths = parse_depths(o.depths);
     const std::vector<Row> rows = parse_rows(o);
-    std::ifstream file(o.haystack_file, std::ios::binary);
-    if (!file) fail("{}: cannot read the haystack text", o.haystack_file);
-    std::stringstream text;
-    text << file.rdbuf();
+    const std::string text = read_text_file(o.haystack_file, "the haystack text");
     const auto model = LlamaModel::load(resolve_model_path(o.model.model));
     const Tokenizer tok = Tokenizer::from_vocab(model->tokenizer_vocab());
     std::optional<ChatFormat> chat;
@@ -201,7 +199,7 @@ void run_passkey(const PasskeyOptions& o) {
         end_of_turn = chat_end_of_turn_id(tok, *chat);
     }
     const PromptFrame frame = prompt_frame(tok, chat);
-    const auto corpus = tok.encode(text.str(), false, false);
+    const auto corpus = tok.encode(text, false, false);
     ThreadPool pool(o.model.threads);
     // cells[(row * contexts + context) * depths + depth]
     std::vector<Cell> cells(rows.size() * contexts.size() * depths.size());
@@ -216,6 +214,8 @@ void run_passkey(const PasskeyOptions& o) {
         LlamaRunner runner(*model, runner_options(m), pool);
         for (size_t d = 0; d < depths.size(); ++d) {
             for (int k = 0; k < o.keys; ++k) {
+                // The per-depth lines on stderr are the results so far; the table needs every cell.
+                stop_if_interrupted();
                 // The same keys and haystacks for every policy: seeded by (ctx, depth, k) only.
                 std::mt19937_64 cell_rng(o.seed ^ (uint64_t(ctx) << 20) ^ (uint64_t(depths[d]) << 8) ^
                                          uint64_t(k));

@@ -16,6 +16,7 @@
 #include "adamas/llama.h"
 #include "commands.h"
 #include "eval_cells.h"
+#include "interrupt.h"
 #include "json_output.h"
 #include "model_options.h"
 
@@ -72,6 +73,7 @@ void score(const LlamaModel& model, std::vector<Cell>& cells, const std::vector<
     const auto start = std::chrono::steady_clock::now();
     std::vector<float> context_logits;
     for (int64_t w = 0; w < windows && cells.front().row.tokens < max_tokens; ++w) {
+        if (interrupt_requested()) break;  // between windows: every row has scored the same tokens
         runner.reset();
         const int32_t* window = ids.data() + w * ctx;
         const std::span<const float> prefilled = runner.forward({window, size_t(half + 1)}, /*decode=*/false);
@@ -124,6 +126,8 @@ void run_perplexity(const PerplexityOptions& o) {
         cells.push_back({std::move(cell), row});
     }
     score(*model, cells, ids, o.ctx, o.max_tokens, o.decode_steps, pool);
+    const bool interrupted = interrupt_requested();
+    if (interrupted && cells.front().row.tokens == 0) throw Interrupted();
     std::vector<Row> rows;
     for (const Cell& c : cells)
         rows.push_back(c.row);
@@ -140,6 +144,14 @@ void run_perplexity(const PerplexityOptions& o) {
              {"tokens", r.tokens},
              {"nll", nll},
              {"ppl", std::exp(nll)}});
+    }
+    if (interrupted) {
+        // The table is a true result over fewer tokens; the JSON file is left out (or untouched), so that
+        // a study that resumes by the files it finds runs this again.
+        fmt::print(stderr, "perplexity: interrupted; the table covers the first {} scored tokens per row{}\n",
+                   rows.front().tokens,
+                   o.json.empty() ? "" : fmt::format(", and {} was not written", o.json));
+        throw Interrupted();
     }
     if (!o.json.empty()) write_json_file(o.json, json);
 }

@@ -21,6 +21,7 @@
 #include "adamas/select.h"
 #include "commands.h"
 #include "eval_cells.h"
+#include "interrupt.h"
 #include "json_output.h"
 
 namespace adamas::tools {
@@ -181,6 +182,7 @@ void run_selection(const SelectionOptions& o) {
         r.layers.assign(size_t(config.n_layer), {});
 
     for (int w = 0; w < o.windows; ++w) {
+        stop_if_interrupted();
         const int32_t* window = ids.data() + int64_t(w) * o.ctx;
         runner.set_attention_observer(nullptr);
         runner.reset();
@@ -196,6 +198,7 @@ void run_selection(const SelectionOptions& o) {
                          if (s >= 0) dense_log_probs[size_t(s)] = log_softmax(logits);
                      });
         for (size_t c = 0; c < results.size(); ++c) {
+            stop_if_interrupted();
             CellResult& result = results[c];
             const PolicyConfig& policy = result.cell.options.policy;
             const bool quest = policy.kind == PolicyKind::quest;

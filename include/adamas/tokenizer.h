@@ -52,6 +52,9 @@ TokenizerVocab vocab_from_hf(const std::string& directory);
 // The "chat_template" string of <directory>/tokenizer_config.json; empty when there is none.
 std::string chat_template_from_hf(const std::string& directory);
 
+// The longest text one encode call takes (1 GiB); longer is an Error.
+inline constexpr int64_t kMaxEncodeBytes = int64_t(1) << 30;
+
 class Tokenizer {
   public:
     // Validates the vocabulary (model, pre-tokenizer, merges that name known tokens, scores, byte tokens,

@@ -76,7 +76,14 @@ const GgufFile& LlamaModel::file() const {
 }
 
 TokenizerVocab LlamaModel::tokenizer_vocab() const {
-    return storage_->gguf ? vocab_from_gguf(*storage_->gguf) : vocab_from_hf(path_);
+    TokenizerVocab vocab = storage_->gguf ? vocab_from_gguf(*storage_->gguf) : vocab_from_hf(path_);
+    // Every token id indexes the embedding and the logits: more tokens than rows would read past both.
+    if (vocab.tokens.size() > size_t(config_.vocab))
+        fail(
+            "{}: the tokenizer has {} tokens but the model's embedding has {} rows (expected no more tokens "
+            "than rows)",
+            path_, vocab.tokens.size(), config_.vocab);
+    return vocab;
 }
 
 std::string LlamaModel::chat_template() const {

@@ -287,6 +287,10 @@ void Tokenizer::Impl::encode_text(std::string_view text, bool after_special,
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool parse_special) const {
     const Impl& m = *impl_;
+    // Positions inside the text are int32 in the merge loops.
+    if (text.size() > size_t(kMaxEncodeBytes))
+        fail("tokenizer: text of {} bytes is too long (at most {} bytes at once)", text.size(),
+             kMaxEncodeBytes);
     std::vector<int32_t> out;
     if (add_bos && m.bos >= 0) out.push_back(m.bos);
     // Special tokens first, leftmost-longest, so that the pre-tokenizer never cuts one apart. SentencePiece's

@@ -91,7 +91,6 @@ void SpmEncoder::encode(std::string_view text, bool dummy_prefix, std::vector<in
         else
             s += c;
     }
-    if (s.size() > UINT32_MAX) fail("tokenizer: text of {} bytes is too long (at most 4 GiB)", s.size());
     // Words (a run of "▁" and what follows up to the next "▁" after another character) merge independently
     // when no piece crosses their starts: the same result as one merge loop over the whole text, since the
     // order of the merges inside each word is unchanged, but the heap stays small and in cache (Austen's

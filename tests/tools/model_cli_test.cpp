@@ -2,7 +2,13 @@
 // the documented exit code — corrupt model files, missing text files, impossible options — and the
 // commands on tiny models. The few on the real default model skip without it (CTest label `model`).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
+#include <csignal>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -439,6 +445,76 @@ TEST_F(ModelCliTest, BadHfDirectoriesAreBadInput) {
     check("missing tensors", "tensor 'model.layers.2.input_layernorm.weight' is missing");
     write("hf/model.safetensors", std::string("\x10\0\0\0\0\0\0\0{\"a\": 1}", 16));
     check("corrupt weights", "header length 16 runs past the end of the file");
+}
+
+// Ctrl-C stops perplexity between windows: the table over the windows scored so far on stdout, exit
+// 130, and no JSON file (a resumable study must not take a partial result for a finished one).
+TEST_F(ModelCliTest, InterruptedPerplexityPrintsWhatItHasAndWritesNoJson) {
+    const TokenizerVocab vocab = test::tiny_vocab();
+    test::TinySpec spec;
+    spec.vocab = int(vocab.tokens.size());
+    const std::string model = path("hf");
+    test::write_hf_model(test::make_tiny_model(spec, 6), model);
+    test::write_hf_tokenizer(vocab, model);
+    std::string text;
+    for (int i = 0; i < 60000; ++i)  // ~130K tokens: thousands of windows, minutes of work
+        text += i % 3 ? "hello world " : "a hello a ";
+    write("text.txt", text);
+    const std::string command = fmt::format(
+        "exec '{}' perplexity -m '{}' -f '{}' --ctx 64 --max-tokens 10000000 --policies dense,adamas,oracle "
+        "--budgets 8,16 --threads 1 --json '{}' >'{}' 2>'{}' </dev/null",
+        ADAMAS_BINARY, model, path("text.txt"), path("ppl.json"), path("stdout.txt"), path("stderr.txt"));
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    // Interrupt once a few windows are done.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (test::slurp(path("stderr.txt")).find("window 3/") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    kill(pid, SIGINT);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    const std::string out = test::slurp(path("stdout.txt")), err = test::slurp(path("stderr.txt"));
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal: " << err;
+    EXPECT_EQ(WEXITSTATUS(status), 130) << err;
+    EXPECT_NE(err.find("interrupted; the table covers the first"), std::string::npos) << err;
+    EXPECT_NE(err.find("ppl.json was not written"), std::string::npos) << err;
+    EXPECT_NE(out.find("| adamas | 16 | 64 |"), std::string::npos) << out;
+    EXPECT_FALSE(fs::exists(path("ppl.json")));
+}
+
+// Text inputs that are not text files, and a tokenizer larger than the model's embedding, end with a
+// message naming the file (exit 2) instead of a hang, an out-of-memory or reading past the logits.
+TEST_F(ModelCliTest, NonTextInputsAndMismatchedTokenizersAreBadInput) {
+    const std::string model = tiny_model_and_text();
+    for (const auto& [file, needle] : std::vector<std::pair<std::string, std::string>>{
+             {path(""), "is a directory (expected the text to score, a text file)"},
+             {"/dev/zero", "is not a regular file (expected the text to score, a text file)"},
+             {path("absent.txt"), "cannot read the text to score"}}) {
+        const Result r = run(fmt::format("perplexity -m '{}' -f '{}' --ctx 16", model, file));
+        EXPECT_EQ(r.code, 2) << file << ": " << r.err;
+        EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+    }
+    const Result prompt = run(fmt::format("generate -m '{}' -f /dev/zero -n 1", model));
+    EXPECT_EQ(prompt.code, 2) << prompt.err;
+    EXPECT_NE(prompt.err.find("/dev/zero: is not a regular file (expected the prompt file"), std::string::npos)
+        << prompt.err;
+
+    // The tokenizer's 266 tokens against an embedding of 200 rows.
+    test::TinySpec spec;
+    spec.vocab = 200;
+    const std::string small = path("small");
+    test::write_hf_model(test::make_tiny_model(spec, 7), small);
+    test::write_hf_tokenizer(test::tiny_vocab(), small);
+    const Result r = run(fmt::format("perplexity -m '{}' -f '{}' --ctx 16", small, path("text.txt")));
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("the tokenizer has 266 tokens but the model's embedding has 200 rows"),
+              std::string::npos)
+        << r.err;
 }
 
 }  // namespace
