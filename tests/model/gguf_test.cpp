@@ -363,6 +363,28 @@ TEST_F(GgufTest, MetadataErrors) {
     }
 }
 
+// Counts that fit the file's bytes but no real model: refused before anything is sized by them, since
+// a corrupt count in a multi-gigabyte model would otherwise size allocations by the tensor data.
+TEST_F(GgufTest, CountsBeyondSaneLimitsAreRefusedBeforeAllocating) {
+    GgufWriter big;
+    big.kv("padding", kString, str(std::string(2 << 20, 'x')));  // 2 MiB: room for the claimed counts
+    const std::string good = big.build();
+    std::string bad = good;
+    patch<uint64_t>(bad, big.layout.tensor_count, 70000);
+    expect_error(bad, "tensor count 70000 is more than the 65536 this reader accepts");
+    bad = good;
+    patch<uint64_t>(bad, big.layout.kv_count, 70000);
+    expect_error(bad, "metadata count 70000 is more than the 65536 this reader accepts");
+    // Arrays of arrays: 300,000 empty ones are 3.6 MB of file but would be 30 MB of parsed values.
+    std::string items;
+    for (int i = 0; i < 300000; ++i)
+        items += array(kU8, 0, "");
+    GgufWriter nested;
+    nested.kv("nested", kArray, array(kArray, 300000, items));
+    expect_error(nested.build(), "arrays of arrays in metadata key 'nested' at byte");
+    expect_error(nested.build(), "hold more than 262144 elements in all");
+}
+
 TEST_F(GgufTest, TensorInfoErrors) {
     GgufWriter w = small_writer();
     const std::string good = w.build();

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <numbers>
 
 #include <fmt/format.h>
@@ -370,6 +372,77 @@ TEST_F(HfModelTest, BadDirectoriesAreErrorsNamingThePath) {
 }
 
 // GGUF keys of RoPE scaling reach the config; unknown types are errors.
+// Numbers that parse but make no model (NaN, infinity, zero or out of range) are errors naming the key,
+// in GGUF metadata and config.json alike.
+TEST_F(HfModelTest, ConfigNumbersOutOfRangeAreErrors) {
+    using namespace test::gguf_enc;
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    struct Case {
+        std::function<void(TinySpec&)> change;
+        std::string needle;
+    };
+    const std::vector<Case> cases = {
+        {[&](TinySpec& s) { s.theta = nan; }, "RoPE base frequency (theta) is nan (expected a finite number"},
+        {[&](TinySpec& s) { s.theta = inf; }, "RoPE base frequency (theta) is inf"},
+        {[&](TinySpec& s) { s.theta = 1.0f; },
+         "RoPE base frequency (theta) is 1 (expected a finite number above 1)"},
+        {[&](TinySpec& s) { s.rms_eps = 0.0f; },
+         "RMS norm epsilon is 0 (expected a positive number below 1)"},
+        {[&](TinySpec& s) { s.rms_eps = nan; }, "RMS norm epsilon is nan"},
+        {[&](TinySpec& s) { s.context = 0; }, "'llama.context_length' is 0 (expected 1 to"},
+    };
+    for (const Case& c : cases) {
+        TinySpec spec;
+        spec.layers = 1;
+        c.change(spec);
+        expect_load_error(write_gguf(test::tiny_gguf(test::make_tiny_model(spec, 21))), c.needle);
+    }
+    const TinyModel m = test::make_tiny_model(TinySpec{}, 22);
+    expect_load_error(write_gguf(test::tiny_gguf(
+                          m,
+                          [&](test::GgufWriter& w) {
+                              w.kv("llama.rope.scaling.type", test::kString, str("yarn"))
+                                  .kv("llama.rope.scaling.factor", test::kF32, scalar<float>(4.0f))
+                                  .kv("llama.rope.scaling.yarn_beta_fast", test::kF32, scalar<float>(inf));
+                          })),
+                      "yarn RoPE scaling has a parameter that is inf (expected finite numbers)");
+    // config.json: a number beyond float's range would become infinity.
+    test::write_hf_model(m, hf_dir());
+    auto config = test::tiny_config(m.spec);
+    config["rms_norm_eps"] = 1e39;
+    std::ofstream(fs::path(hf_dir()) / "config.json") << config.dump();
+    expect_load_error(hf_dir(), "'rms_norm_eps' is 1e+39 (expected a number within float range)");
+    config["rms_norm_eps"] = 1e-5;
+    config["hidden_size"] = nlohmann::json::parse(std::string(40, '[') + "1" + std::string(40, ']'));
+    std::ofstream(fs::path(hf_dir()) / "config.json") << config.dump();
+    expect_load_error(hf_dir(), "'hidden_size' is an array of 1 items (expected an integer");
+}
+
+// Weights are used in place: with general.alignment 1 an f32 tensor can start off its 4-byte alignment,
+// which is an error naming the tensor rather than misaligned loads.
+TEST_F(HfModelTest, MisalignedWeightsAreErrors) {
+    using namespace test::gguf_enc;
+    const TinyModel m = test::make_tiny_model(TinySpec{}, 23);
+    int misaligned = 0;
+    for (int pad = 0; pad < 4; ++pad) {
+        const std::string path = write_gguf(test::tiny_gguf(m, [&](test::GgufWriter& w) {
+            w.alignment = 1;
+            w.kv("general.alignment", test::kU32, scalar<uint32_t>(1))
+                .kv("pad", test::kString, str(std::string(size_t(pad), 'x')));
+        }));
+        try {
+            LlamaModel::load(path);
+        } catch (const Error& e) {
+            ++misaligned;
+            EXPECT_NE(std::string(e.what()).find(
+                          "not a multiple of 4 (general.alignment 1; expected 4-byte aligned"),
+                      std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_EQ(misaligned, 3);  // one padding of the four puts the data section on a multiple of 4
+}
+
 TEST_F(HfModelTest, GgufRopeScalingKeys) {
     const TinyModel m = test::make_tiny_model(TinySpec{}, 20);
     using namespace test::gguf_enc;

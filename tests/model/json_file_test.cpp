@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "adamas/error.h"
 #include "model/json_file.h"
@@ -47,6 +49,24 @@ TEST_F(JsonFileTest, ProblemsNameTheFileAndWhatWasExpected) {
     expect_error(write(R"({"a": )"), 100, "not valid JSON (");
     expect_error(write("[1, 2]"), 100, "is a JSON array (expected an object)");
     expect_error(write("null"), 100, "is a JSON null (expected an object)");
+}
+
+// Deep nesting is refused while parsing (nothing we read needs it, and walking it recursively would
+// overflow the stack); values in messages are excerpts, never whole dumps.
+TEST_F(JsonFileTest, DeepNestingIsAnErrorAndExcerptsStayShort) {
+    const std::string deep = "{\"a\": " + std::string(100, '[') + std::string(100, ']') + "}";
+    expect_error(write(deep), 1000, "JSON nested deeper than 64 levels");
+    const std::string ok = "{\"a\": " + std::string(60, '[') + std::string(60, ']') + "}";
+    EXPECT_NO_THROW(read_json_object(write(ok), 1000, "a test file"));
+
+    EXPECT_EQ(json_excerpt(nlohmann::json::parse("[1, 2, 3]")), "[1,2,3]");
+    EXPECT_EQ(json_excerpt(nlohmann::json::parse(R"({"k": "v"})")), R"({"k":"v"})");
+    EXPECT_EQ(json_excerpt(nlohmann::json::parse("[[1], 2]")), "an array of 2 items");
+    EXPECT_EQ(json_excerpt(nlohmann::json::parse(R"({"a": {"b": 1}})")), "an object of 1 keys");
+    EXPECT_EQ(json_excerpt(nlohmann::json(std::vector<int>(20, 7))), "an array of 20 items");
+    const std::string excerpt = json_excerpt(nlohmann::json(std::string(500, 'x')));
+    EXPECT_EQ(excerpt.size(), 103u);
+    EXPECT_TRUE(excerpt.ends_with("..."));
 }
 
 }  // namespace
