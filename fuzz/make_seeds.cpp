@@ -31,23 +31,12 @@ std::string read(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// The smallest model the loader accepts: one layer, 16 tokens, head dim 16, F16 matrices.
+// The smallest model the loader accepts: one layer, 16 tokens, head dim 32, F16 matrices.
 TinySpec small_spec() {
     TinySpec s;
-    s.layers = 1, s.embd = 32, s.heads = 2, s.kv_heads = 1, s.head_dim = 16, s.ff = 32, s.vocab = 16;
+    s.layers = 1, s.embd = 64, s.heads = 2, s.kv_heads = 1, s.head_dim = 32, s.ff = 64, s.vocab = 16;
     s.dtype = "F16";
     return s;
-}
-
-// tokenizer.ggml.* of a vocabulary, as GGUF metadata.
-void add_vocab(GgufWriter& w, const TokenizerVocab& v) {
-    using namespace gguf_enc;
-    w.kv("tokenizer.ggml.model", kString, str(v.model))
-        .kv("tokenizer.ggml.pre", kString, str(v.pre))
-        .kv("tokenizer.ggml.tokens", kArray, string_array(v.tokens))
-        .kv("tokenizer.ggml.token_type", kArray, array_of<int32_t>(kI32, v.token_types))
-        .kv("tokenizer.ggml.merges", kArray, string_array(v.merges))
-        .kv("tokenizer.ggml.eos_token_id", kU32, scalar<uint32_t>(uint32_t(v.eos)));
 }
 
 void npy_seeds(const fs::path& dir) {
@@ -66,8 +55,10 @@ void npy_seeds(const fs::path& dir) {
 }
 
 void gguf_seeds(const fs::path& dir) {
-    const TinyModel model = make_tiny_model(small_spec(), 7);
-    put(dir, "tiny-model.gguf", tiny_gguf(model));
+    TinySpec with_vocab = small_spec();
+    with_vocab.vocab = int(tiny_vocab().tokens.size());
+    const TinyModel model = make_tiny_model(with_vocab, 7);
+    put(dir, "tiny-model.gguf", tiny_gguf(model, [](GgufWriter& w) { add_vocab_metadata(w, tiny_vocab()); }));
     TinyModel tied = make_tiny_model(
         [] {
             TinySpec s = small_spec();
@@ -78,7 +69,7 @@ void gguf_seeds(const fs::path& dir) {
         8);
     put(dir, "tiny-qwen2-tied.gguf", tiny_gguf(tied));
     GgufWriter vocab_only;
-    add_vocab(vocab_only, tiny_vocab());
+    add_vocab_metadata(vocab_only, tiny_vocab());
     put(dir, "vocab-only.gguf", vocab_only.build());
 }
 

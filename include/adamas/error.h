@@ -2,6 +2,7 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -18,6 +19,10 @@ class UsageError : public Error {
   public:
     using Error::Error;
 };
+
+// Text from an untrusted file as an error message shows it: valid UTF-8 kept, control characters and
+// bytes that are not UTF-8 written \xNN, quotes and backslashes escaped, cut after max_chars bytes.
+std::string printable(std::string_view text, size_t max_chars = 80);
 
 template <typename... Args>
 [[noreturn]] void fail_usage(fmt::format_string<Args...> format, Args&&... args) {

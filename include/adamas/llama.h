@@ -171,6 +171,7 @@ class LlamaRunner {
 
   private:
     void step(int32_t token, bool decode, bool want_logits);
+    void check_finite(std::span<const float> logits, int64_t position) const;
     void check_tokens(std::span<const int32_t> tokens) const;
     // `decode`: attend under the policy (score) rather than densely (prompt prefill). `each`: logits of
     // every token; otherwise of the last one if want_logits.

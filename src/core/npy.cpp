@@ -204,7 +204,7 @@ NpyType parse_descr(const std::string& path, const std::string& descr) {
         if (kind == "u2") return NpyType::u16;
     }
     fail("{}: unsupported dtype '{}' (expected float32 '<f4', float16 '<f2', int32 '<i4' or uint16 '<u2')",
-         path, descr);
+         path, printable(descr));
 }
 
 std::string shape_text(const std::vector<int64_t>& shape) {

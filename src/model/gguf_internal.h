@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "adamas/error.h"
 #include "adamas/gguf.h"
 
 namespace adamas::gguf_detail {
@@ -66,8 +67,6 @@ inline uint64_t scalar_bits(GgufValueType t, const uint8_t* p) {
     }
 }
 
-// A name or string from an untrusted file, safe to put in a message: non-printable bytes escaped,
-// long text cut.
-std::string printable(std::string_view text, size_t max_chars = 80);
+using ::adamas::printable;
 
 }  // namespace adamas::gguf_detail

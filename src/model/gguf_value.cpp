@@ -54,26 +54,6 @@ std::string scalar_text(GgufValueType t, uint64_t bits) {
 
 }  // namespace
 
-namespace gguf_detail {
-
-std::string printable(std::string_view text, size_t max_chars) {
-    std::string out;
-    for (unsigned char c : text.substr(0, max_chars)) {
-        if (c == '\\' || c == '"')
-            out += fmt::format("\\{}", char(c));
-        else if (c >= 0x20 && c < 0x7f)
-            out += char(c);
-        else if (c >= 0x80)
-            out += char(c);  // UTF-8 bytes pass through; a broken sequence is only cosmetic
-        else
-            out += fmt::format("\\x{:02x}", c);
-    }
-    if (text.size() > max_chars) out += fmt::format("...({} bytes)", text.size());
-    return out;
-}
-
-}  // namespace gguf_detail
-
 bool GgufValue::is_integer() const {
     return integer_type(type_);
 }

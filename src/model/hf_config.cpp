@@ -8,6 +8,7 @@
 
 #include "adamas/error.h"
 #include "adamas/llama.h"
+#include "model/gguf_internal.h"
 #include "model/json_file.h"
 
 namespace adamas {
@@ -100,7 +101,7 @@ std::string model_type(const ConfigJson& config) {
             fail(
                 "{}: architecture '{}' is not supported (expected LlamaForCausalLM, MistralForCausalLM or "
                 "Qwen2ForCausalLM)",
-                config.path(), architecture);
+                config.path(), gguf_detail::printable(architecture));
         if (type.empty()) type = from_architecture;
     }
     if (type.empty())
@@ -109,7 +110,8 @@ std::string model_type(const ConfigJson& config) {
             "or qwen2)",
             config.path());
     if (type != "llama" && type != "mistral" && type != "qwen2")
-        fail("{}: model_type '{}' is not supported (expected llama, mistral or qwen2)", config.path(), type);
+        fail("{}: model_type '{}' is not supported (expected llama, mistral or qwen2)", config.path(),
+             gguf_detail::printable(type));
     return type;
 }
 

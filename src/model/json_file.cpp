@@ -38,7 +38,7 @@ nlohmann::json parse_json(std::string_view text, const std::string& path) {
     try {
         return nlohmann::json::parse(text, limit_depth);
     } catch (const nlohmann::json::exception& e) {
-        fail("{}: not valid JSON ({})", path, e.what());
+        fail("{}: not valid JSON ({})", path, printable(e.what(), 300));
     }
 }
 

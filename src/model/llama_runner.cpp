@@ -163,6 +163,18 @@ void LlamaRunner::check_tokens(std::span<const int32_t> tokens) const {
         if (t < 0 || t >= c.vocab) fail("token id {} is outside the vocabulary (0 to {})", t, c.vocab - 1);
 }
 
+// NaN or infinite logits mean weights (or configuration numbers) the computation cannot use: an error
+// naming the position, not a sampled token or a perplexity of NaN. One pass over the vocabulary costs far
+// less than the output projection that produced it.
+void LlamaRunner::check_finite(std::span<const float> logits, int64_t position) const {
+    for (float x : logits)
+        if (!std::isfinite(x))
+            fail(
+                "{}: the model's output at position {} is {} (non-finite logits: the weights hold NaN or "
+                "infinite values, or values that overflow)",
+                model_.path(), position, x);
+}
+
 std::span<const float> LlamaRunner::forward(std::span<const int32_t> tokens, bool decode) {
     check_tokens(tokens);
     if (decode || tokens.size() == 1) {
@@ -226,6 +238,7 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
     if (!want_logits) return;  // inside a prompt only the last token's logits are needed
     rms_norm(x_.data(), model_.output_norm(), c.n_embd, c.rms_eps, xn_.data());
     decode_matvecs(pool_, {{weights_->output, xn_.data(), logits_.data()}}, weights_->scratch);
+    check_finite(logits_, position_ - 1);
 }
 
 // A chunk of tokens in one pass per layer: projections through sgemm, then causal attention of every
@@ -307,13 +320,17 @@ void LlamaRunner::prefill(std::span<const int32_t> tokens, bool decode, bool wan
             rms_norm(bx_.data() + t * c.n_embd, model_.output_norm(), c.n_embd, c.rms_eps,
                      bxn_.data() + t * c.n_embd);
         project_tokens(model_.output(), bxn_.data(), n, blogits_.data(), pool_, weight_scratch_);
-        for (int64_t t = 0; t < n; ++t)
-            (*each)(size_t(t), {blogits_.data() + t * vocab, size_t(vocab)});
+        for (int64_t t = 0; t < n; ++t) {
+            const std::span<const float> logits{blogits_.data() + t * vocab, size_t(vocab)};
+            check_finite(logits, position_ - n + t);
+            (*each)(size_t(t), logits);
+        }
     }
     if (!want_logits) return;
     std::copy(bx_.begin() + (n - 1) * c.n_embd, bx_.begin() + n * c.n_embd, x_.begin());
     rms_norm(x_.data(), model_.output_norm(), c.n_embd, c.rms_eps, xn_.data());
     decode_matvecs(pool_, {{weights_->output, xn_.data(), logits_.data()}}, weights_->scratch);
+    check_finite(logits_, position_ - 1);
 }
 
 }  // namespace adamas

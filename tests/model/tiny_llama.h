@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adamas/dtype.h"
+#include "adamas/tokenizer.h"
 #include "model/gguf_writer.h"
 #include "model/safetensors_writer.h"
 
@@ -159,7 +160,7 @@ inline uint32_t gguf_type_of(const std::string& dtype) {
 // (RoPE scaling keys) and tensors (rope_freqs.weight). `permute_qk` false leaves llama/mistral Q/K rows
 // in Hugging Face order, which makes another model under GGUF's adjacent-pair RoPE.
 inline std::string tiny_gguf(const TinyModel& m, const std::function<void(GgufWriter&)>& extra = {},
-                             bool permute_qk = true) {
+                             bool permute_qk = true, GgufWriter::Layout* layout = nullptr) {
     using namespace gguf_enc;
     const TinySpec& s = m.spec;
     const std::string a = s.arch + ".";
@@ -213,7 +214,20 @@ inline std::string tiny_gguf(const TinyModel& m, const std::function<void(GgufWr
         put(p + "mlp.up_proj.weight", b + "ffn_up.weight");
         put(p + "mlp.down_proj.weight", b + "ffn_down.weight");
     }
-    return w.build();
+    std::string bytes = w.build();
+    if (layout) *layout = w.layout;
+    return bytes;
+}
+
+// tokenizer.ggml.* of a byte-level vocabulary, as GGUF metadata (for tiny_gguf's `extra`).
+inline void add_vocab_metadata(GgufWriter& w, const TokenizerVocab& v) {
+    using namespace gguf_enc;
+    w.kv("tokenizer.ggml.model", kString, str(v.model))
+        .kv("tokenizer.ggml.pre", kString, str(v.pre))
+        .kv("tokenizer.ggml.tokens", kArray, string_array(v.tokens))
+        .kv("tokenizer.ggml.token_type", kArray, array_of<int32_t>(kI32, v.token_types))
+        .kv("tokenizer.ggml.merges", kArray, string_array(v.merges))
+        .kv("tokenizer.ggml.eos_token_id", kU32, scalar<uint32_t>(uint32_t(v.eos)));
 }
 
 }  // namespace adamas::test
