@@ -1,6 +1,7 @@
 // The `adamas` binary: parses the subcommand and maps errors to the documented exit codes.
 #include <cstdio>
 #include <exception>
+#include <new>
 
 #include <fmt/format.h>
 
@@ -41,6 +42,9 @@ int main(int argc, char** argv) {
     } catch (const adamas::Error& e) {
         fmt::print(stderr, "adamas: {}\n", e.what());
         return kExitBadInput;
+    } catch (const std::bad_alloc&) {
+        fmt::print(stderr, "adamas: out of memory (a smaller --ctx, budget or batch needs less)\n");
+        return kExitRuntime;
     } catch (const std::exception& e) {
         fmt::print(stderr, "adamas: {}\n", e.what());
         return kExitRuntime;
