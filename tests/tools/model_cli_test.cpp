@@ -35,9 +35,9 @@ class ModelCliTest : public test::CliTest {
     void write(const std::string& name, const std::string& bytes) const {
         std::ofstream(path(name), std::ios::binary) << bytes;
     }
-    // A tiny random model with the tiny tokenizer in hf/ (returned) and a repetitive text.txt of 60
-    // phrases: enough for a few windows of 64 tokens.
-    std::string tiny_model_and_text(int kv_heads = 2) const {
+    // A tiny random model with the tiny tokenizer in hf/ (returned) and a repetitive text.txt of
+    // `phrases` phrases (60: enough for a few windows of 64 tokens).
+    std::string tiny_model_and_text(int kv_heads = 2, int phrases = 60) const {
         const TokenizerVocab vocab = test::tiny_vocab();
         test::TinySpec spec;
         spec.vocab = int(vocab.tokens.size());
@@ -46,7 +46,7 @@ class ModelCliTest : public test::CliTest {
         test::write_hf_model(test::make_tiny_model(spec, 6), model);
         test::write_hf_tokenizer(vocab, model);
         std::string text;
-        for (int i = 0; i < 60; ++i)
+        for (int i = 0; i < phrases; ++i)
             text += i % 3 ? "hello world " : "a hello a ";
         write("text.txt", text);
         return model;
@@ -450,16 +450,7 @@ TEST_F(ModelCliTest, BadHfDirectoriesAreBadInput) {
 // Ctrl-C stops perplexity between windows: the table over the windows scored so far on stdout, exit
 // 130, and no JSON file (a resumable study must not take a partial result for a finished one).
 TEST_F(ModelCliTest, InterruptedPerplexityPrintsWhatItHasAndWritesNoJson) {
-    const TokenizerVocab vocab = test::tiny_vocab();
-    test::TinySpec spec;
-    spec.vocab = int(vocab.tokens.size());
-    const std::string model = path("hf");
-    test::write_hf_model(test::make_tiny_model(spec, 6), model);
-    test::write_hf_tokenizer(vocab, model);
-    std::string text;
-    for (int i = 0; i < 60000; ++i)  // ~130K tokens: thousands of windows, minutes of work
-        text += i % 3 ? "hello world " : "a hello a ";
-    write("text.txt", text);
+    const std::string model = tiny_model_and_text(2, 60000);  // ~130K tokens: thousands of windows
     const std::string command = fmt::format(
         "exec '{}' perplexity -m '{}' -f '{}' --ctx 64 --max-tokens 10000000 --policies dense,adamas,oracle "
         "--budgets 8,16 --threads 1 --json '{}' >'{}' 2>'{}' </dev/null",
