@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(cmake ninja-build g++ pkg-config libhwy-dev libcli11-dev nlohmann-json3-dev libfmt-dev libpcre2-dev libopenblas-dev libgtest-dev googletest
-          libbenchmark-dev python3)
+          libbenchmark-dev python3
+          # The fuzz build (clang with libFuzzer) and symbolized sanitizer reports.
+          clang libclang-rt-dev llvm)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
