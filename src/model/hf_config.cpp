@@ -8,7 +8,6 @@
 
 #include "adamas/error.h"
 #include "adamas/llama.h"
-#include "model/gguf_internal.h"
 #include "model/json_file.h"
 
 namespace adamas {
@@ -101,7 +100,7 @@ std::string model_type(const ConfigJson& config) {
             fail(
                 "{}: architecture '{}' is not supported (expected LlamaForCausalLM, MistralForCausalLM or "
                 "Qwen2ForCausalLM)",
-                config.path(), gguf_detail::printable(architecture));
+                config.path(), printable(architecture));
         if (type.empty()) type = from_architecture;
     }
     if (type.empty())
@@ -111,7 +110,7 @@ std::string model_type(const ConfigJson& config) {
             config.path());
     if (type != "llama" && type != "mistral" && type != "qwen2")
         fail("{}: model_type '{}' is not supported (expected llama, mistral or qwen2)", config.path(),
-             gguf_detail::printable(type));
+             printable(type));
     return type;
 }
 

@@ -7,7 +7,6 @@
 
 #include "adamas/error.h"
 #include "adamas/llama.h"
-#include "model/gguf_internal.h"
 
 namespace adamas {
 
@@ -86,7 +85,7 @@ LlamaConfig LlamaConfig::from_gguf(const GgufFile& file) {
     c.architecture = file.get_string("general.architecture");
     if (!supported_architecture(c.architecture))
         fail("{}: architecture '{}' is not supported (expected llama, mistral or qwen2)", file.path(),
-             gguf_detail::printable(c.architecture));
+             printable(c.architecture));
     const std::string a = c.architecture + ".";
     c.n_layer = checked_int(file, a + "block_count", file.get_i64(a + "block_count"), 1, 1024);
     c.n_embd = checked_int(file, a + "embedding_length", file.get_i64(a + "embedding_length"), 1, 1 << 16);
