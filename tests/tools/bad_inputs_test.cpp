@@ -161,43 +161,25 @@ TEST_F(BadInputsTest, GgufModels) {
     };
     bad("empty file", "");
     bad("wrong magic", "GGUG" + good.substr(4));
-    std::string b = good;
-    test::patch<uint32_t>(b, layout.version, 1);
-    bad("version 1 (GGML era)", b);
-    b = good;
-    test::patch<uint32_t>(b, layout.version, 7);
-    bad("version 7", b);
-    b = good;
-    test::patch<uint64_t>(b, layout.tensor_count, uint64_t(1) << 60);
-    bad("tensor count 2^60", b);
-    b = good;
-    test::patch<uint64_t>(b, layout.kv_count, uint64_t(1) << 60);
-    bad("metadata count 2^60", b);
-    b = good;
-    test::patch<uint64_t>(b, layout.kv_key[1], uint64_t(1) << 62);
-    bad("a key's length 2^62", b);
-    b = good;
-    test::patch<uint32_t>(b, layout.kv_type[1], 99);
-    bad("unknown value type 99", b);
-    b = good;
+    // One little-endian field of the good file overwritten.
+    auto patched = [&](const std::string& problem, size_t pos, auto value) {
+        std::string b = good;
+        test::patch(b, pos, value);
+        bad(problem, b);
+    };
+    patched("version 1 (GGML era)", layout.version, uint32_t(1));
+    patched("version 7", layout.version, uint32_t(7));
+    patched("tensor count 2^60", layout.tensor_count, uint64_t(1) << 60);
+    patched("metadata count 2^60", layout.kv_count, uint64_t(1) << 60);
+    patched("a key's length 2^62", layout.kv_key[1], uint64_t(1) << 62);
+    patched("unknown value type 99", layout.kv_type[1], uint32_t(99));
     const size_t tokens_entry = layout.kv_value.size() - 4;  // tokenizer.ggml.tokens (see add_vocab_metadata)
-    test::patch<uint64_t>(b, layout.kv_value[tokens_entry] + 4, uint64_t(1) << 61);
-    bad("string array count 2^61", b);
-    b = good;
-    test::patch<uint64_t>(b, layout.t_dims[0], uint64_t(1) << 62);
-    bad("tensor dimension 2^62", b);
-    b = good;
-    test::patch<uint32_t>(b, layout.t_type[0], 99);
-    bad("unknown tensor type 99", b);
-    b = good;
-    test::patch<uint64_t>(b, layout.t_offset.back(), uint64_t(1) << 40);
-    bad("tensor data offset past the end", b);
-    b = good;
-    test::patch<uint64_t>(b, layout.t_offset[1], 0);
-    bad("two tensors at the same offset", b);
-    b = good;
-    test::patch<uint64_t>(b, layout.t_offset[1], 32 * 7);
-    bad("tensor data overlapping another's", b);
+    patched("string array count 2^61", layout.kv_value[tokens_entry] + 4, uint64_t(1) << 61);
+    patched("tensor dimension 2^62", layout.t_dims[0], uint64_t(1) << 62);
+    patched("unknown tensor type 99", layout.t_type[0], uint32_t(99));
+    patched("tensor data offset past the end", layout.t_offset.back(), uint64_t(1) << 40);
+    patched("two tensors at the same offset", layout.t_offset[1], uint64_t(0));
+    patched("tensor data overlapping another's", layout.t_offset[1], uint64_t(32 * 7));
     bad("tensor data cut short", good.substr(0, good.size() - 1));
 
     // Truncated at every structural boundary (each field's start), and one byte into each.
@@ -231,7 +213,6 @@ TEST_F(BadInputsTest, GgufModels) {
     write("nan.gguf", small_gguf(nan_weights));
     expect_clean_failure("nan.gguf", "a NaN weight", gen("nan.gguf"));
     test::TinyModel inf_weights = model;
-    inf_weights.tensors["model.embed_tokens.weight"][0] = std::numeric_limits<float>::infinity();
     for (float& x : inf_weights.tensors["model.embed_tokens.weight"])
         x = std::numeric_limits<float>::infinity();
     write("inf.gguf", small_gguf(inf_weights));
