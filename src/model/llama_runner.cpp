@@ -296,6 +296,9 @@ void LlamaRunner::prefill(std::span<const int32_t> tokens, bool decode, bool wan
         attention.run(requests);
         attention_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (observer_) observer_({l, decode, requests, &attention});
+        // Scored passes run up to kScoreChunk requests per layer; their per-request buffers would
+        // otherwise stay allocated in every layer (gigabytes for the oracle at 8K).
+        if (decode && n > 1) attention.release_buffers();
         project_tokens(w.o, batt_.data(), n, bxn_.data(), pool_, weight_scratch_);
         for (int64_t i = 0; i < n * c.n_embd; ++i)
             bx_[size_t(i)] += bxn_[size_t(i)];
