@@ -149,6 +149,10 @@ experiments() {
     done
     run exp-metric-xor "${ppl[@]}" --policies adamas "${base[@]}" --metric xor
     run exp-gqa-shared "${ppl[@]}" --policies adamas "${base[@]}" --gqa shared
+    # Shared selects B tokens per KV head, per-head B per query head (up to 3B distinct tokens per KV
+    # head on this model): at 3B, shared reads at most as many K/V rows as per-head at B.
+    run exp-gqa-shared-3x perplexity -f "$austen" --ctx 8192 --max-tokens "$(tokens_at 8192)" --budgets 192,384 \
+        --policies adamas "${base[@]}" --gqa shared
     run exp-sinks-4 "${ppl[@]}" --policies adamas "${base[@]}" --sinks 4
     for window in 8 16 32 64; do
         run "exp-recent-$window" "${ppl[@]}" --policies adamas --tau-mode relative --tau 0.5 --recent "$window"

@@ -156,7 +156,12 @@ def experiments_table(data: Path):
             by = {r["budget"]: r["ppl"] for r in rows if r["policy"] == policy}
             if not by:
                 continue
-            cells = [f"{by[b]:.2f} ({100 * (by[b] / dense - 1):+.1f} %)" if b in by else "" for b in (64, 128)]
+            def cell(b):
+                return f"{by[b]:.2f} ({100 * (by[b] / dense - 1):+.1f} %)"
+            if set(by) <= {64, 128}:
+                cells = [cell(b) if b in by else "" for b in (64, 128)]
+            else:  # other budgets (e.g. shared GQA at 3x): named in their cells, in the two columns
+                cells = [f"B={b}: {cell(b)}" for b in sorted(by)][:2]
             out.append(f"| {name} | {policy} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
