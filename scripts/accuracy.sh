@@ -214,7 +214,11 @@ passkey_table() { # NAME-PREFIX TEXT PAPER CONTEXTS...
             local pk=(passkey -f "$text" --contexts "$ctx" --depths "$group" --keys "$passkey_keys"
                 --budgets "$budgets_passkey")
             run "$name-$ctx-d$first-$last" "${pk[@]}" --policies "$all_policies"
-            ((with_paper)) && run "$name-$ctx-d$first-$last-paper" "${pk[@]}" "${paper[@]}"
+            # An `if`, not `&&`: a false test as the function's last status would end the script (set -e)
+            # before it waits for the runs still in flight.
+            if ((with_paper)); then
+                run "$name-$ctx-d$first-$last-paper" "${pk[@]}" "${paper[@]}"
+            fi
         done
     done
 }
