@@ -40,12 +40,6 @@ class DecodeAttention {
     const Selection& selection(size_t r) const { return *slots_[r].selection; }
     const PolicyConfig& config() const { return config_; }
 
-    // Frees what the runs so far kept for reuse: each request slot holds its policy's scores and its
-    // selection, sized by the context. A decode step reuses them; after an evaluation pass of a thousand
-    // requests they are hundreds of MB per layer at 8K (the oracle's exact scores) and only waste memory.
-    // selection() has nothing to return until the next run.
-    void release_buffers();
-
   private:
     struct Slot {
         std::unique_ptr<SelectionPolicy> policy;

@@ -181,7 +181,10 @@ class LlamaRunner {
     RunnerOptions options_;
     ThreadPool& pool_;
     std::vector<KvCache> caches_;
-    std::vector<std::unique_ptr<DecodeAttention>> dense_, sparse_;
+    // One of each, shared by the layers (they run one after another): the per-request buffers of a
+    // scored pass (the oracle's exact scores: hundreds of MB at 8K) exist once, not once per layer.
+    std::unique_ptr<DecodeAttention> dense_, sparse_;
+    DecodeAttention& attention_of(int layer, bool decode) const;
     std::unique_ptr<DecodeWeights> weights_;
     int64_t position_ = 0;
     double attention_s_ = 0;

@@ -34,13 +34,6 @@ DecodeAttention::DecodeAttention(const PolicyConfig& config, int q_heads, Thread
 
 DecodeAttention::~DecodeAttention() = default;
 
-void DecodeAttention::release_buffers() {
-    std::vector<Slot>().swap(slots_);
-    std::vector<float>().swap(partial_acc_);
-    std::vector<AttentionPartial>().swap(partials_);
-    std::vector<AttendItem>().swap(attend_items_);
-}
-
 void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings* timings) {
     while (slots_.size() < requests.size()) {
         Slot slot;

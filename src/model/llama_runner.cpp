@@ -106,10 +106,9 @@ LlamaRunner::LlamaRunner(const LlamaModel& model, const RunnerOptions& options, 
         shape.code_bits = options_.code_bits;
         const float tau[] = {options_.tau};
         caches_.emplace_back(shape, tau, options_.tau_mode);
-        dense_.push_back(std::make_unique<DecodeAttention>(dense, c.n_head, pool));
-        sparse_.push_back(std::make_unique<DecodeAttention>(
-            i < options_.dense_layers ? dense : options_.policy, c.n_head, pool));
     }
+    dense_ = std::make_unique<DecodeAttention>(dense, c.n_head, pool);
+    sparse_ = std::make_unique<DecodeAttention>(options_.policy, c.n_head, pool);
     const int64_t q_dim = int64_t(c.n_head) * c.head_dim, kv_dim = int64_t(c.n_head_kv) * c.head_dim;
     x_.resize(size_t(c.n_embd));
     xn_.resize(size_t(c.n_embd));
@@ -146,12 +145,11 @@ void LlamaRunner::set_policy(const PolicyConfig& policy) {
         fail_usage("quest page size {} differs from the cache's {}", policy.page_size,
                    options_.policy.page_size);
     options_.policy = policy;
-    PolicyConfig dense;
-    dense.kind = PolicyKind::dense;
-    const int n_head = model_.config().n_head;
-    for (size_t l = 0; l < sparse_.size(); ++l)
-        sparse_[l] =
-            std::make_unique<DecodeAttention>(int(l) < options_.dense_layers ? dense : policy, n_head, pool_);
+    sparse_ = std::make_unique<DecodeAttention>(policy, model_.config().n_head, pool_);
+}
+
+DecodeAttention& LlamaRunner::attention_of(int layer, bool decode) const {
+    return decode && layer >= options_.dense_layers ? *sparse_ : *dense_;
 }
 
 void LlamaRunner::check_tokens(std::span<const int32_t> tokens) const {
@@ -224,7 +222,7 @@ void LlamaRunner::step(int32_t token, bool decode, bool want_logits) {
         caches_[size_t(l)].append(0, KvTokens{k_.data(), v_.data(), 1, kv_dim, c.head_dim});
         const auto start = std::chrono::steady_clock::now();
         const DecodeRequest request{q_.data(), caches_[size_t(l)].view(0), att_.data()};
-        DecodeAttention& attention = *(decode ? sparse_ : dense_)[size_t(l)];
+        DecodeAttention& attention = attention_of(l, decode);
         attention.run({&request, 1});
         attention_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (observer_) observer_({l, decode, {&request, 1}, &attention});
@@ -292,13 +290,10 @@ void LlamaRunner::prefill(std::span<const int32_t> tokens, bool decode, bool wan
             requests[size_t(t)] = DecodeRequest{bq_.data() + t * q_dim, prefix, batt_.data() + t * q_dim};
         }
         const auto start = std::chrono::steady_clock::now();
-        DecodeAttention& attention = *(decode ? sparse_ : dense_)[size_t(l)];
+        DecodeAttention& attention = attention_of(l, decode);
         attention.run(requests);
         attention_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (observer_) observer_({l, decode, requests, &attention});
-        // Scored passes run up to kScoreChunk requests per layer; their per-request buffers would
-        // otherwise stay allocated in every layer (gigabytes for the oracle at 8K).
-        if (decode && n > 1) attention.release_buffers();
         project_tokens(w.o, batt_.data(), n, bxn_.data(), pool_, weight_scratch_);
         for (int64_t i = 0; i < n * c.n_embd; ++i)
             bx_[size_t(i)] += bxn_[size_t(i)];

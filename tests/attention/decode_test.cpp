@@ -531,30 +531,6 @@ TEST(Decode, BatchOfSequencesEqualsOneByOne) {
     EXPECT_EQ(out_b, one);
 }
 
-TEST(Decode, ReleasedBuffersAreRebuiltForTheNextRun) {
-    // Evaluation passes free the per-request buffers after every layer; the next run must rebuild them
-    // and attend exactly as before.
-    ThreadPool pool(2);
-    Fixture a(8, 2, 128, 3000, DType::f16, 0.5f, 23), b(8, 2, 128, 1500, DType::f16, 0.5f, 24);
-    for (PolicyKind kind : {PolicyKind::adamas, PolicyKind::oracle, PolicyKind::quest}) {
-        PolicyConfig c;
-        c.kind = kind;
-        c.budget = 128;
-        DecodeAttention attention(c, 8, pool);
-        std::vector<float> out_a(8 * 128), out_b(8 * 128);
-        const DecodeRequest reqs[2] = {{a.q.data(), a.cache.view(0), out_a.data()},
-                                       {b.q.data(), b.cache.view(0), out_b.data()}};
-        attention.run(reqs);
-        const std::vector<float> first_a = out_a, first_b = out_b;
-        const std::vector<int32_t> first_rows = attention.selection(1).indices;
-        attention.release_buffers();
-        attention.run(reqs);
-        EXPECT_EQ(out_a, first_a) << policy_name(kind);
-        EXPECT_EQ(out_b, first_b) << policy_name(kind);
-        EXPECT_EQ(attention.selection(1).indices, first_rows) << policy_name(kind);
-    }
-}
-
 TEST(Decode, RejectsInconsistentShapes) {
     ThreadPool pool(1);
     Fixture f(4, 2, 64, 10, DType::f32, 0.5f, 3);
