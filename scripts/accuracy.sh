@@ -132,7 +132,8 @@ tokens_at() { echo $(((windows * 8192 / $1) * ($1 / 2 - 1))); }
 # no recent window (the window was chosen after the other options, by the exp-recent-* rows).
 base=(--tau-mode relative --tau 0.5 --recent 0)
 experiments() {
-    local ppl=(perplexity -f "$austen" --ctx 8192 --max-tokens "$(tokens_at 8192)" --budgets 64,128)
+    local ppl_8k=(perplexity -f "$austen" --ctx 8192 --max-tokens "$(tokens_at 8192)")
+    local ppl=("${ppl_8k[@]}" --budgets 64,128)
     run exp-reference "${ppl[@]}" --policies dense,oracle
     run exp-tau-fixed-10 "${ppl[@]}" --policies adamas --tau-mode fixed --tau 10 --recent 0
     run exp-tau-fixed-1 "${ppl[@]}" --policies adamas --tau-mode fixed --tau 1 --recent 0
@@ -151,8 +152,7 @@ experiments() {
     run exp-gqa-shared "${ppl[@]}" --policies adamas "${base[@]}" --gqa shared
     # Shared selects B tokens per KV head, per-head B per query head (up to 3B distinct tokens per KV
     # head on this model): at 3B, shared reads at most as many K/V rows as per-head at B.
-    run exp-gqa-shared-3x perplexity -f "$austen" --ctx 8192 --max-tokens "$(tokens_at 8192)" --budgets 192,384 \
-        --policies adamas "${base[@]}" --gqa shared
+    run exp-gqa-shared-3x "${ppl_8k[@]}" --budgets 192,384 --policies adamas "${base[@]}" --gqa shared
     run exp-sinks-4 "${ppl[@]}" --policies adamas "${base[@]}" --sinks 4
     for window in 8 16 32 64; do
         run "exp-recent-$window" "${ppl[@]}" --policies adamas --tau-mode relative --tau 0.5 --recent "$window"

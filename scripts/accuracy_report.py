@@ -50,6 +50,10 @@ def fmt_budget(b):
     return "—" if b in (None, 0) else str(b)
 
 
+def ppl_cell(ppl, dense):
+    return f"{ppl:.2f} ({100 * (ppl / dense - 1):+.1f} %)"
+
+
 def perplexity_table(rows, title):
     dense = next((r["ppl"] for r in rows if r["policy"] == "dense"), None)
     if dense is None:
@@ -65,7 +69,7 @@ def perplexity_table(rows, title):
         cells = []
         for b in budgets:
             r = next((r for r in rows if r["policy"] == p and r["budget"] == b), None)
-            cells.append("" if r is None else f"{r['ppl']:.2f} ({100 * (r['ppl'] / dense - 1):+.1f} %)")
+            cells.append("" if r is None else ppl_cell(r["ppl"], dense))
         out.append(f"| {p} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
@@ -156,12 +160,10 @@ def experiments_table(data: Path):
             by = {r["budget"]: r["ppl"] for r in rows if r["policy"] == policy}
             if not by:
                 continue
-            def cell(b):
-                return f"{by[b]:.2f} ({100 * (by[b] / dense - 1):+.1f} %)"
             if set(by) <= {64, 128}:
-                cells = [cell(b) if b in by else "" for b in (64, 128)]
+                cells = [ppl_cell(by[b], dense) if b in by else "" for b in (64, 128)]
             else:  # other budgets (e.g. shared GQA at 3x): named in their cells, in the two columns
-                cells = [f"B={b}: {cell(b)}" for b in sorted(by)][:2]
+                cells = [f"B={b}: {ppl_cell(by[b], dense)}" for b in sorted(by)][:2]
             out.append(f"| {name} | {policy} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
