@@ -153,6 +153,10 @@ experiments() {
     # Shared selects B tokens per KV head, per-head B per query head (up to 3B distinct tokens per KV
     # head on this model): at 3B, shared reads at most as many K/V rows as per-head at B.
     run exp-gqa-shared-3x "${ppl_8k[@]}" --budgets 192,384 --policies adamas "${base[@]}" --gqa shared
+    # The same with the default recent window (B/4: 48 and 96), against the defaults' per-head rows.
+    run exp-gqa-shared-3x-recent "${ppl_8k[@]}" --budgets 192,384 --policies adamas --gqa shared
+    # And the oracle's bound for shared sets: the group's best 3B tokens by exact q·k.
+    run exp-gqa-shared-3x-oracle "${ppl_8k[@]}" --budgets 192,384 --policies oracle --gqa shared
     run exp-sinks-4 "${ppl[@]}" --policies adamas "${base[@]}" --sinks 4
     for window in 8 16 32 64; do
         run "exp-recent-$window" "${ppl[@]}" --policies adamas --tau-mode relative --tau 0.5 --recent "$window"
@@ -172,6 +176,13 @@ experiments() {
             run "exp-passkey-austen-8192-d$first-$last-recent-$window" passkey -f "$austen" --contexts 8192 \
                 --depths "$group" --keys "$passkey_keys" --budgets 64,128 --policies adamas --recent "$window"
         done
+    done
+    # The pass key with shared selection at 3x the budget (the prompts of passkey-austen-8192-d*).
+    for group in "${passkey_depth_groups[@]}"; do
+        first=${group%%:*} last=${group#*:}
+        last=${last%%:*}
+        run "exp-passkey-austen-8192-d$first-$last-shared-3x" passkey -f "$austen" --contexts 8192 \
+            --depths "$group" --keys "$passkey_keys" --budgets 192,384 --policies adamas --gqa shared
     done
     for layers in 0 1 3; do
         run "exp-dense-layers-$layers" "${ppl[@]}" --policies adamas "${base[@]}" --dense-layers "$layers"
