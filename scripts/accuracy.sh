@@ -150,8 +150,8 @@ experiments() {
     done
     run exp-metric-xor "${ppl[@]}" --policies adamas "${base[@]}" --metric xor
     run exp-gqa-shared "${ppl[@]}" --policies adamas "${base[@]}" --gqa shared
-    # Shared selects B tokens per KV head, per-head B per query head (up to 3B distinct tokens per KV
-    # head on this model): at 3B, shared reads at most as many K/V rows as per-head at B.
+    # Shared selects B tokens per KV head, per-head B per query head (3B gathered K/V rows per KV head
+    # on this model, some of them the same): at 3B, shared gathers as many rows as per-head at B.
     run exp-gqa-shared-3x "${ppl_8k[@]}" --budgets 192,384 --policies adamas "${base[@]}" --gqa shared
     # The same with the default recent window (B/4: 48 and 96), against the defaults' per-head rows.
     run exp-gqa-shared-3x-recent "${ppl_8k[@]}" --budgets 192,384 --policies adamas --gqa shared
