@@ -131,6 +131,20 @@ tokens_at() { echo $(((windows * 8192 / $1) * ($1 / 2 - 1))); }
 # The experiments share one setting, varied one option at a time: the threshold the study chose, with
 # no recent window (the window was chosen after the other options, by the exp-recent-* rows).
 base=(--tau-mode relative --tau 0.5 --recent 0)
+# "dFIRST-LAST": the run-name part of a group of depths FIRST:LAST:STEP.
+depth_group_name() { local last=${1#*:}; echo "d${1%%:*}-${last%%:*}"; }
+
+# Adamas alone on the prompts of passkey-austen-8192-d*, with OPTIONS:
+# exp-passkey-austen-8192-dFIRST-LAST-SUFFIX.json.
+passkey_experiment() { # SUFFIX OPTIONS...
+    local suffix=$1 group
+    shift
+    for group in "${passkey_depth_groups[@]}"; do
+        run "exp-passkey-austen-8192-$(depth_group_name "$group")-$suffix" passkey -f "$austen" \
+            --contexts 8192 --depths "$group" --keys "$passkey_keys" --policies adamas "$@"
+    done
+}
+
 experiments() {
     local ppl_8k=(perplexity -f "$austen" --ctx 8192 --max-tokens "$(tokens_at 8192)")
     local ppl=("${ppl_8k[@]}" --budgets 64,128)
@@ -165,25 +179,14 @@ experiments() {
     # alone and with the default recent window (against the main table's adamas row).
     run exp-code-bits-3 "${ppl[@]}" --policies adamas --tau-mode relative --recent 0 --code-bits 3 --tau 0.35
     run exp-code-bits-3-recent "${ppl[@]}" --policies adamas --tau-mode relative --code-bits 3 --tau 0.35
-    # The pass key at 8K without the recent window: what the window costs retrieval (the prompts are
-    # those of passkey-austen-8192-d*).
-    # Also a window of 8 tokens (B/8 at 64, B/16 at 128).
-    local group first last window
+    # The pass key at 8K without the recent window: what the window costs retrieval. Also a window of
+    # 8 tokens (B/8 at 64, B/16 at 128).
+    local window
     for window in 0 8; do
-        for group in "${passkey_depth_groups[@]}"; do
-            first=${group%%:*} last=${group#*:}
-            last=${last%%:*}
-            run "exp-passkey-austen-8192-d$first-$last-recent-$window" passkey -f "$austen" --contexts 8192 \
-                --depths "$group" --keys "$passkey_keys" --budgets 64,128 --policies adamas --recent "$window"
-        done
+        passkey_experiment "recent-$window" --budgets 64,128 --recent "$window"
     done
-    # The pass key with shared selection at 3x the budget (the prompts of passkey-austen-8192-d*).
-    for group in "${passkey_depth_groups[@]}"; do
-        first=${group%%:*} last=${group#*:}
-        last=${last%%:*}
-        run "exp-passkey-austen-8192-d$first-$last-shared-3x" passkey -f "$austen" --contexts 8192 \
-            --depths "$group" --keys "$passkey_keys" --budgets 192,384 --policies adamas --gqa shared
-    done
+    # The pass key with shared selection at 3x the budget.
+    passkey_experiment shared-3x --budgets 192,384 --gqa shared
     for layers in 0 1 3; do
         run "exp-dense-layers-$layers" "${ppl[@]}" --policies adamas "${base[@]}" --dense-layers "$layers"
         run "exp-dense-layers-$layers-oracle" "${ppl[@]}" --policies oracle --dense-layers "$layers"
@@ -220,15 +223,15 @@ passkey_table() { # NAME-PREFIX TEXT PAPER CONTEXTS...
     shift 3
     for ctx in "$@"; do
         for group in "${passkey_depth_groups[@]}"; do
-            local first=${group%%:*} last=${group#*:}
-            last=${last%%:*}
+            local part
+            part=$(depth_group_name "$group")
             local pk=(passkey -f "$text" --contexts "$ctx" --depths "$group" --keys "$passkey_keys"
                 --budgets "$budgets_passkey")
-            run "$name-$ctx-d$first-$last" "${pk[@]}" --policies "$all_policies"
+            run "$name-$ctx-$part" "${pk[@]}" --policies "$all_policies"
             # An `if`, not `&&`: a false test as the function's last status would end the script (set -e)
             # before it waits for the runs still in flight.
             if ((with_paper)); then
-                run "$name-$ctx-d$first-$last-paper" "${pk[@]}" "${paper[@]}"
+                run "$name-$ctx-$part-paper" "${pk[@]}" "${paper[@]}"
             fi
         done
     done
