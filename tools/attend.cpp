@@ -104,7 +104,7 @@ std::vector<uint16_t> code_distances(const std::vector<float>& q, int q_heads, c
         CodeRows keys{kv.heads[g].codes, n, words};
         const uint16_t* group_codes = q_codes.data() + size_t(g) * group * words;
         uint16_t* rows = out.data() + size_t(g) * group * n;
-        if (config.gqa == GqaMode::per_head) {
+        if (config.for_group(group).gqa == GqaMode::per_head) {
             group_distances(group_codes, group, keys, config.metric, GqaMode::per_head, rows, n);
         } else {
             group_distances(group_codes, group, keys, config.metric, GqaMode::shared, rows, n);
@@ -204,7 +204,8 @@ void run_attend(const AttendOptions& o) {
         write_npy(o.distances_path, NpyType::u16, {q_heads, n}, dist.data());
     }
     fmt::print(stderr, "attend: {} over n={} tokens, Hq={} Hkv={} d={} {}: {} indices per head, {:.3f} ms\n",
-               config.describe(), n, q_heads, kv_heads, d, dtype_name(dtype), width, seconds * 1e3);
+               config.describe(int(q_heads / kv_heads)), n, q_heads, kv_heads, d, dtype_name(dtype), width,
+               seconds * 1e3);
 }
 
 }  // namespace
@@ -242,9 +243,10 @@ void add_attend_command(CLI::App& app) {
                     "alone, the paper's)")
         ->capture_default_str();
     cmd->add_option("--gqa", opts->gqa,
-                    "per-head: each query head selects; shared: one set per KV head (adamas: min distance, "
-                    "oracle/quest: max score over the group)")
-        ->check(CLI::IsMember({"per-head", "shared"}))
+                    "per-head: each query head selects (the paper's); shared: one set per KV head (adamas: "
+                    "min distance, oracle/quest: max score over the group); pooled: shared with a set of "
+                    "group x budget tokens (the engine's default)")
+        ->check(CLI::IsMember({"per-head", "shared", "pooled"}))
         ->capture_default_str();
     CLI::Option* sinks = cmd->add_option(
         "--sinks", opts->sinks,

@@ -37,7 +37,7 @@ struct AttentionBenchOptions {
     int batch = 1;
     std::string kv_dtype = "f16";
     std::string metric = "l1";
-    std::string gqa = "per-head";
+    std::string gqa = "pooled";  // the engine's default
     float tau = 1.0f;
     int rerank = PolicyConfig{}.rerank;  // the engine's default
     int threads = 0;
@@ -55,7 +55,7 @@ struct BenchPlan {
     std::vector<PolicyKind> policies;  // dense first, so every later row has its speedup
     DType dtype = DType::f16;
     Metric metric = Metric::l1;
-    GqaMode gqa = GqaMode::per_head;
+    GqaMode gqa = GqaMode::pooled;
     int rerank = 0;
     int page_size = 0;  // Quest page metadata is built only when quest runs
 };
@@ -295,8 +295,8 @@ void add_bench_attention_command(CLI::App& bench) {
         ->capture_default_str();
     cmd->add_option(
            "--budgets", options->budgets,
-           "Comma-separated token budgets B for the sparse policies (tokens attended per head, forced "
-           "ones included)")
+           "Comma-separated token budgets B for the sparse policies (tokens attended per query head, "
+           "forced ones included; pooled GQA: one set of group x B per KV head)")
         ->capture_default_str();
     cmd->add_option(
            "--policies", options->policies,
@@ -312,8 +312,8 @@ void add_bench_attention_command(CLI::App& bench) {
         ->capture_default_str();
     cmd->add_option(
            "--gqa", options->gqa,
-           "GQA selection: per-head (each query head selects its own tokens) or shared (one set per KV "
-           "head)")
+           "GQA selection: pooled (one set of group x B tokens per KV head, the engine's default), "
+           "per-head (each query head selects its own B tokens) or shared (one set of B per KV head)")
         ->capture_default_str();
     cmd->add_option("--tau", options->tau,
                     "Bucket threshold of the 2-bit codes; the synthetic keys have unit-scale coordinates")

@@ -54,7 +54,8 @@ StepMeasurement measure_step(const PolicyConfig& config, const BenchShape& shape
     auto traffic_of_last = [&] {
         StepTraffic total;
         for (int s = 0; s < batch; ++s) {
-            StepTraffic t = step_traffic(config, views[last_copy][size_t(s)], attention.selection(size_t(s)));
+            StepTraffic t = step_traffic(config.for_group(shape.q_heads / shape.kv_heads),
+                                         views[last_copy][size_t(s)], attention.selection(size_t(s)));
             total.estimate_bytes += t.estimate_bytes;
             total.attend_bytes += t.attend_bytes;
         }
@@ -105,7 +106,8 @@ StepMeasurement measure_step(const PolicyConfig& config, const BenchShape& shape
     for (float x : out)
         if (!std::isfinite(x))
             throw std::runtime_error(fmt::format("bench: {} produced a non-finite output for {} n={}",
-                                                 config.describe(), shape.name, views[0][0].tokens));
+                                                 config.describe(shape.q_heads / shape.kv_heads), shape.name,
+                                                 views[0][0].tokens));
     return m;
 }
 

@@ -18,7 +18,8 @@ struct StepTraffic {
 // n ≤ budget) reads K and V once per KV head and estimates nothing. Otherwise every attended row
 // counts: in per-head mode a group's query heads each read their own rows, so the same row may
 // count g times, which is what the kernel actually loads.
-// Adamas with re-ranking also reads the keys of its R·budget candidates, per selection row.
+// Adamas with re-ranking also reads the keys of its R·budget candidates, per selection row. `config`
+// is the step's (PolicyConfig::for_group), so a pooled budget is the group's.
 StepTraffic step_traffic(const PolicyConfig& config, const KvSequenceView& kv, const Selection& selection);
 
 }  // namespace adamas::tools

@@ -88,7 +88,8 @@ void run_generate(const GenerateOptions& o) {
         "generate: prompt {} tokens, prefill {:.1f} tok/s; decode {} tokens, {:.1f} tok/s; attention {:.0f}% "
         "of decode time ({})\n",
         ids.size(), double(ids.size()) / prefill_s, generated, generated / std::max(decode_s, 1e-9),
-        100.0 * decode_attention_s / std::max(decode_s, 1e-9), runner_opts.policy.describe());
+        100.0 * decode_attention_s / std::max(decode_s, 1e-9),
+        runner_opts.policy.describe(model->config().n_head / model->config().n_head_kv));
     stop_if_interrupted();
 }
 

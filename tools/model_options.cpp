@@ -22,10 +22,17 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
             ->capture_default_str();
     cmd.add_option("--policy", o.policy, "Decode attention policy: dense, adamas, oracle, quest, streaming")
         ->capture_default_str();
-    cmd.add_option("--budget", o.budget, "Tokens attended per head by sparse policies")
+    cmd.add_option("--budget", o.budget,
+                   "Tokens attended per query head by sparse policies, the forced ones included (pooled "
+                   "GQA: one set of group x budget per KV head, the same K/V rows)")
         ->capture_default_str();
     cmd.add_option("--metric", o.metric, "Adamas code distance: l1 or xor")->capture_default_str();
-    cmd.add_option("--gqa", o.gqa, "GQA selection: per-head or shared")->capture_default_str();
+    cmd.add_option("--gqa", o.gqa,
+                   "How a GQA group of g query heads selects: pooled (one set of g x budget tokens per KV "
+                   "head, ranked by the group's best score; the default), per-head (budget tokens for each "
+                   "query head; the paper's, and --paper's default) or shared (one set of budget tokens "
+                   "per KV head). Pooled and per-head gather as many K/V rows; for MHA all three agree")
+        ->default_str("pooled");
     cmd.add_option("--sinks", o.sinks, "Sink tokens always kept (-1: the policy's default)")
         ->capture_default_str();
     cmd.add_option("--recent", o.recent,
@@ -59,8 +66,9 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
                "the best budget of them (0: off)")
             ->capture_default_str();
     cmd.add_flag("--paper", o.paper,
-                 "Adamas as the paper ran it: a fixed threshold tau = 10, code distance alone and no recent "
-                 "window unless --recent is given (same as --tau-mode fixed --tau 10 --rerank 0 --recent 0)")
+                 "Adamas as the paper ran it: a fixed threshold tau = 10, code distance alone, and per-head "
+                 "GQA and no recent window unless --gqa or --recent is given (same as --tau-mode fixed "
+                 "--tau 10 --rerank 0 --gqa per-head --recent 0)")
         ->excludes(tau)
         ->excludes(tau_mode)
         ->excludes(code_bits)
@@ -89,7 +97,7 @@ RunnerOptions runner_options(const ModelOptions& o) {
     r.policy.kind = parse_policy(o.policy);
     r.policy.budget = o.budget;
     r.policy.metric = parse_metric(o.metric);
-    r.policy.gqa = parse_gqa(o.gqa);
+    r.policy.gqa = !o.gqa.empty() ? parse_gqa(o.gqa) : (o.paper ? GqaMode::per_head : GqaMode::pooled);
     r.policy.sinks = o.sinks;
     r.policy.recent = o.paper && o.recent < 0 ? 0 : o.recent;  // the paper keeps no recent window
     r.dense_layers = o.dense_layers;

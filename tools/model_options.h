@@ -16,7 +16,7 @@ struct ModelOptions {
     std::string policy = "dense";
     int budget = 128;
     std::string metric = "l1";
-    std::string gqa = "per-head";
+    std::string gqa;  // empty: pooled, or per-head with --paper
     int sinks = -1;
     int recent = -1;  // the policy's default
     int dense_layers = 2;

@@ -1,9 +1,10 @@
 // `adamas selection`: how good each policy's choice of tokens is, on sampled decode steps of a real text
 // (DESIGN.md §7): the dense attention mass the selected set captures, its recall of the oracle's set
-// (the top-budget tokens by exact q·k) and KL(dense ‖ sparse) of the next-token distribution; per layer
-// on request. Also how often each code bucket fires per layer, for keys and queries, so the threshold's
-// effect is visible. Steps are those `adamas perplexity` scores: windows of --ctx tokens, the first half
-// prefilled densely, the second half run under the policy.
+// (the query head's own top-budget tokens by exact q·k, whatever the GQA mode: with pooled sets of
+// g·budget it tells how much of each head's best budget the group's set covers) and KL(dense ‖ sparse) of the
+// next-token distribution; per layer on request. Also how often each code bucket fires per layer, for keys
+// and queries, so the threshold's effect is visible. Steps are those `adamas perplexity` scores: windows of
+// --ctx tokens, the first half prefilled densely, the second half run under the policy.
 #include <algorithm>
 #include <array>
 #include <cmath>

@@ -33,7 +33,8 @@ constexpr int64_t distance_blocks(int64_t tokens) {
 }
 
 // `queries` holds `count` rows of keys.words words. per_head: out[q * out_stride + t] for each query q;
-// shared: out[t] = min over the queries. Fast path and reference share this contract.
+// shared (and pooled, which ranks alike): out[t] = min over the queries. Fast path and reference share
+// this contract.
 void group_distances_reference(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
                                uint16_t* out, int64_t out_stride, BlockMinima minima = {});
 void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,

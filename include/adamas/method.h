@@ -7,14 +7,19 @@
 namespace adamas {
 
 enum class Metric : uint8_t { l1, xor_weighted };
-enum class GqaMode : uint8_t { per_head, shared };
+// How the query heads of a GQA group choose their tokens. `per_head`: each query head its own B tokens
+// (the group gathers up to g·B K/V rows per KV head). `shared`: one set of B for the group, ranked by
+// the group's best score per token. `pooled` (the default): one set of g·B for the group, ranked as
+// `shared` ranks: it gathers as many K/V rows as per-head at B, so it costs the same, and the accuracy
+// study found it much more accurate (docs/accuracy.md). With g = 1 (MHA) all three are the same.
+enum class GqaMode : uint8_t { per_head, shared, pooled };
 enum class PolicyKind : uint8_t { dense, adamas, oracle, quest, streaming };
 
 std::string_view metric_name(Metric m);
 std::string_view gqa_name(GqaMode g);
 std::string_view policy_name(PolicyKind p);
 Metric parse_metric(std::string_view name);      // "l1" | "xor"
-GqaMode parse_gqa(std::string_view name);        // "per-head" | "shared"
+GqaMode parse_gqa(std::string_view name);        // "per-head" | "shared" | "pooled"
 PolicyKind parse_policy(std::string_view name);  // "dense" | "adamas" | "oracle" | "quest" | "streaming"
 // How a vector's code threshold follows from τ: `fixed` uses τ itself for every vector (the paper: τ =
 // 10); `relative` uses τ·rms(x̂) = τ·‖x‖/√d, so vectors of any norm (queries and keys, every layer and
@@ -47,12 +52,16 @@ constexpr int max_distance(int d, int bits = 2) {
 // Everything that decides which tokens a decode step attends to.
 struct PolicyConfig {
     PolicyKind kind = PolicyKind::adamas;
-    int budget = 256;            // attended tokens per head, the forced ones included
+    // Attended tokens per query head, the forced ones included; `pooled` GQA turns it into one set of
+    // g·budget per KV head (see for_group).
+    int budget = 256;
     Metric metric = Metric::l1;  // adamas only
-    GqaMode gqa = GqaMode::per_head;
+    GqaMode gqa = GqaMode::pooled;
     int sinks = -1;  // first S tokens always kept; negative: the policy default (streaming 4, else 0)
     // Last W tokens always kept; negative: the policy default (adamas budget/4, chosen by the accuracy
-    // study: recent tokens carry much of the attention and codes rank them poorly; else 0).
+    // study: recent tokens carry much of the attention and codes rank them poorly; else 0). Pooled, the
+    // default is a quarter of the pooled set; sinks and an explicit window are counts of tokens and are
+    // not scaled.
     int recent = -1;
     bool force_current = true;  // keep token n-1; false only in the paper's "eval" parity mode
     int page_size = 16;         // quest
@@ -61,8 +70,14 @@ struct PolicyConfig {
     // Off by default: at equal decode speed a larger budget buys more (docs/accuracy.md).
     int rerank = 0;
 
-    // Throws Error when the options contradict each other (budget < forced set, ...).
+    // Throws Error when the options contradict each other (budget < forced set, ...). Pooled budgets are
+    // checked as for a group of one, so a config valid here is valid on every model.
     void validate() const;
+    // The config a step runs on a model with `group` query heads per KV head: `pooled` becomes `shared`
+    // with a budget of group·budget (or `per_head` unchanged when group is 1); other modes are
+    // returned as they are. Policies resolve their config with it at every step, so kernels and
+    // selections only ever see per-head or shared.
+    PolicyConfig for_group(int group) const;
     // Sinks actually used: streaming defaults to 4.
     int effective_sinks() const {
         return kind == PolicyKind::streaming && sinks < 0 ? 4 : (sinks < 0 ? 0 : sinks);
@@ -72,7 +87,9 @@ struct PolicyConfig {
         if (recent >= 0) return recent;
         return kind == PolicyKind::adamas ? budget / 4 : 0;
     }
-    std::string describe() const;
+    // One line for logs, e.g. "adamas(B=64, l1, pooled, S=0, W=B·g/4)"; with the model's group known,
+    // the pooled set's size and window in tokens.
+    std::string describe(int group = 0) const;
 };
 
 }  // namespace adamas

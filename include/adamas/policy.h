@@ -14,8 +14,8 @@
 
 namespace adamas {
 
-// What a step attends to. Rows are query heads (per-head mode) or KV heads (shared mode, one set per
-// group); with all_tokens set no index lists are kept and every row covers [0, n).
+// What a step attends to. Rows are query heads (per-head mode) or KV heads (shared and pooled modes,
+// one set per group); with all_tokens set no index lists are kept and every row covers [0, n).
 struct Selection {
     bool all_tokens = false;
     bool per_kv_head = false;  // rows are KV heads
@@ -44,11 +44,16 @@ struct StepInputs {
 class SelectionPolicy {
   public:
     virtual ~SelectionPolicy() = default;
-    const PolicyConfig& config() const { return config_; }
+    // The config as asked for (a pooled budget still per query head).
+    const PolicyConfig& config() const { return requested_; }
 
     // Sizes buffers for this step (and `threads` concurrent callers) and returns the number of
-    // estimate work items. Runs on one thread.
-    virtual int64_t prepare(const StepInputs& step, Selection& selection, int threads) = 0;
+    // estimate work items. Runs on one thread. Resolves the config for the step's GQA group first
+    // (PolicyConfig::for_group), so the phases below see per-head or shared only.
+    int64_t prepare(const StepInputs& step, Selection& selection, int threads) {
+        config_ = requested_.for_group(step.group());
+        return prepare_step(step, selection, threads);
+    }
     // Both may run concurrently for different items/rows; `thread` < threads indexes scratch.
     virtual void estimate(const StepInputs& step, int64_t item, int thread) {}
     virtual void select(const StepInputs& step, int row, int thread, Selection& selection) = 0;
@@ -72,8 +77,10 @@ class SelectionPolicy {
     virtual FusedShares fused_shares() const { return {}; }
 
   protected:
-    explicit SelectionPolicy(const PolicyConfig& config) : config_(config) {}
-    PolicyConfig config_;
+    explicit SelectionPolicy(const PolicyConfig& config) : requested_(config), config_(config) {}
+    virtual int64_t prepare_step(const StepInputs& step, Selection& selection, int threads) = 0;
+    const PolicyConfig requested_;
+    PolicyConfig config_;  // this step's: requested_ resolved for its group
 };
 
 // Throws Error if the config is invalid.

@@ -55,6 +55,7 @@ int code_distance(const uint16_t* a, const uint16_t* b, int words, Metric metric
 void group_distances_reference(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
                                uint16_t* out, int64_t out_stride, BlockMinima minima) {
     if (keys.bits == 3 && metric != Metric::l1) fail_usage("3-bit codes take the l1 metric only (got xor)");
+    if (mode == GqaMode::pooled) mode = GqaMode::shared;  // ranks as shared; only its budget differs
     for (int64_t t = 0; t < keys.tokens; ++t) {
         int best = 1 << 30;
         for (int q = 0; q < count; ++q) {
@@ -71,6 +72,7 @@ void group_distances_reference(const uint16_t* queries, int count, CodeRows keys
 
 void group_distances(const uint16_t* queries, int count, CodeRows keys, Metric metric, GqaMode mode,
                      uint16_t* out, int64_t out_stride, BlockMinima minima) {
+    if (mode == GqaMode::pooled) mode = GqaMode::shared;  // ranks as shared; only its budget differs
     if (keys.bits == 3) {
         if (metric != Metric::l1) fail_usage("3-bit codes take the l1 metric only (got xor)");
         ADAMAS_ASSERT(count >= 1 && keys.words >= 12 && keys.words % 12 == 0);

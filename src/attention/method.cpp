@@ -1,6 +1,9 @@
 // Names, parsing and validation of the method's options (metrics, GQA modes, policies, head dims).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
+
 #include "adamas/error.h"
 #include "adamas/method.h"
 #include "adamas/select.h"
@@ -11,7 +14,15 @@ std::string_view metric_name(Metric m) {
     return m == Metric::l1 ? "l1" : "xor";
 }
 std::string_view gqa_name(GqaMode g) {
-    return g == GqaMode::per_head ? "per-head" : "shared";
+    switch (g) {
+        case GqaMode::per_head:
+            return "per-head";
+        case GqaMode::shared:
+            return "shared";
+        case GqaMode::pooled:
+            return "pooled";
+    }
+    return "?";
 }
 
 std::string_view policy_name(PolicyKind p) {
@@ -37,9 +48,9 @@ Metric parse_metric(std::string_view name) {
 }
 
 GqaMode parse_gqa(std::string_view name) {
-    if (name == "per-head") return GqaMode::per_head;
-    if (name == "shared") return GqaMode::shared;
-    fail_usage("unknown GQA mode '{}' (expected per-head or shared)", name);
+    for (auto g : {GqaMode::per_head, GqaMode::shared, GqaMode::pooled})
+        if (name == gqa_name(g)) return g;
+    fail_usage("unknown GQA mode '{}' (expected per-head, shared or pooled)", name);
 }
 
 std::string_view tau_mode_name(TauMode m) {
@@ -106,22 +117,37 @@ void PolicyConfig::validate() const {
     SelectionRule{budget, s, effective_recent(), force_current}.validate();
 }
 
-std::string PolicyConfig::describe() const {
+PolicyConfig PolicyConfig::for_group(int group) const {
+    if (gqa != GqaMode::pooled) return *this;
+    PolicyConfig c = *this;
+    c.gqa = group > 1 ? GqaMode::shared : GqaMode::per_head;
+    c.budget = int(std::min<int64_t>(int64_t(budget) * std::max(group, 1), std::numeric_limits<int>::max()));
+    return c;
+}
+
+std::string PolicyConfig::describe(int group) const {
+    // The pooled set and its default window, in tokens once the group is known.
+    const bool pooled = gqa == GqaMode::pooled;
+    const PolicyConfig step = group > 0 ? for_group(group) : *this;
+    const std::string gqa_text = !pooled     ? std::string(gqa_name(gqa))
+                                 : group > 0 ? fmt::format("pooled: {} per KV head", step.budget)
+                                             : std::string("pooled");
+    const std::string window = pooled && group <= 0 && recent < 0 && kind == PolicyKind::adamas
+                                   ? std::string("B·g/4")
+                                   : std::to_string(step.effective_recent());
     switch (kind) {
         case PolicyKind::dense:
             return "dense";
         case PolicyKind::adamas:
-            return fmt::format("adamas(B={}, {}, {}, S={}, W={}{}{})", budget, metric_name(metric),
-                               gqa_name(gqa), effective_sinks(), effective_recent(),
-                               force_current ? "" : ", no forced current",
+            return fmt::format("adamas(B={}, {}, {}, S={}, W={}{}{})", budget, metric_name(metric), gqa_text,
+                               effective_sinks(), window, force_current ? "" : ", no forced current",
                                rerank ? fmt::format(", rerank {}×B", rerank) : "");
         case PolicyKind::oracle:
-            return fmt::format("oracle(B={}, {}, S={}, W={})", budget, gqa_name(gqa), effective_sinks(),
-                               effective_recent());
+            return fmt::format("oracle(B={}, {}, S={}, W={})", budget, gqa_text, effective_sinks(), window);
         case PolicyKind::quest:
-            return fmt::format("quest(B={}, P={}, {})", budget, page_size, gqa_name(gqa));
+            return fmt::format("quest(B={}, P={}, {})", budget, page_size, gqa_text);
         case PolicyKind::streaming:
-            return fmt::format("streaming(B={}, S={})", budget, effective_sinks());
+            return fmt::format("streaming(B={}, {}, S={})", budget, gqa_text, effective_sinks());
     }
     return "?";
 }

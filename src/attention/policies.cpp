@@ -49,14 +49,14 @@ SelectionRule rule_of(const PolicyConfig& c) {
 class DensePolicy final : public SelectionPolicy {
   public:
     explicit DensePolicy(const PolicyConfig& c) : SelectionPolicy(c) {}
-    int64_t prepare(const StepInputs& step, Selection& s, int) override { return select_all(step, s); }
+    int64_t prepare_step(const StepInputs& step, Selection& s, int) override { return select_all(step, s); }
     void select(const StepInputs&, int, int, Selection&) override {}
 };
 
 class StreamingPolicy final : public SelectionPolicy {
   public:
     explicit StreamingPolicy(const PolicyConfig& c) : SelectionPolicy(c) {}
-    int64_t prepare(const StepInputs& step, Selection& s, int) override {
+    int64_t prepare_step(const StepInputs& step, Selection& s, int) override {
         if (step.kv.tokens <= config_.budget) return select_all(step, s);
         // Every head keeps the same set, so rows are KV heads: K/V rows are read once per group.
         size_selection(s, true, step.kv.kv_heads(), std::min<int64_t>(config_.budget, step.kv.tokens));
@@ -95,7 +95,7 @@ class RankingPolicy : public SelectionPolicy {
 class AdamasPolicy final : public RankingPolicy {
   public:
     explicit AdamasPolicy(const PolicyConfig& c) : RankingPolicy(c) {}
-    int64_t prepare(const StepInputs& step, Selection& s, int threads) override {
+    int64_t prepare_step(const StepInputs& step, Selection& s, int threads) override {
         if (step.kv.tokens <= config_.budget) return select_all(step, s);
         const int d = step.kv.head_dim, words = code_words(d, step.kv.code_bits), g = step.group();
         query_codes_.resize(size_t(step.q_heads * words));
@@ -280,7 +280,7 @@ class AdamasPolicy final : public RankingPolicy {
 class OraclePolicy final : public RankingPolicy {
   public:
     explicit OraclePolicy(const PolicyConfig& c) : RankingPolicy(c) {}
-    int64_t prepare(const StepInputs& step, Selection& s, int threads) override {
+    int64_t prepare_step(const StepInputs& step, Selection& s, int threads) override {
         if (step.kv.tokens <= config_.budget) return select_all(step, s);
         stride_ = step.kv.tokens;
         scores_.resize(size_t(step.q_heads * stride_));
@@ -319,7 +319,7 @@ class OraclePolicy final : public RankingPolicy {
 class QuestPolicy final : public RankingPolicy {
   public:
     explicit QuestPolicy(const PolicyConfig& c) : RankingPolicy(c) {}
-    int64_t prepare(const StepInputs& step, Selection& s, int threads) override {
+    int64_t prepare_step(const StepInputs& step, Selection& s, int threads) override {
         if (step.kv.page_size != config_.page_size || step.kv.heads[0].page_min == nullptr)
             fail("quest: the KV cache keeps pages of {} tokens, the policy asks for {}", step.kv.page_size,
                  config_.page_size);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "adamas/codes.h"
 #include "adamas/decode.h"
@@ -151,10 +152,12 @@ float stored_value(float x, DType dtype) {
     return x;
 }
 
-// What a step must attend to, computed from the references alone.
-std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyConfig& c) {
+// What a step must attend to, computed from the references alone (a pooled config resolved for the
+// fixture's group first, as the policies resolve it).
+std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyConfig& requested) {
     const KvSequenceView view = f.cache.view(0);
     const int bits = view.code_bits, g = f.q_heads / f.kv_heads, words = code_words(f.d, bits);
+    const PolicyConfig c = requested.for_group(g);
     const bool shared = c.gqa == GqaMode::shared;
     const SelectionRule rule{c.budget, c.effective_sinks(), c.effective_recent(), c.force_current};
     std::vector<std::vector<int32_t>> rows;
@@ -246,7 +249,7 @@ TEST(Decode, EveryPolicyMatchesItsReference) {
         for (int64_t n : {1, 63, 64, 65, 700, 9000})
             for (PolicyKind kind : {PolicyKind::dense, PolicyKind::adamas, PolicyKind::oracle,
                                     PolicyKind::quest, PolicyKind::streaming})
-                for (GqaMode gqa : {GqaMode::per_head, GqaMode::shared}) {
+                for (GqaMode gqa : {GqaMode::per_head, GqaMode::shared, GqaMode::pooled}) {
                     if ((kind == PolicyKind::dense || kind == PolicyKind::streaming) &&
                         gqa == GqaMode::shared)
                         continue;
@@ -273,8 +276,9 @@ TEST(Decode, EveryPolicyMatchesItsReference) {
                         // as dense (all_tokens), whatever the reference's row layout.
                         const auto want = expected_rows(f, c);
                         const int g = qh / kvh;
+                        const bool one_set = c.for_group(g).gqa == GqaMode::shared;
                         for (int h = 0; h < qh; ++h) {
-                            const auto& want_row = want[size_t(gqa == GqaMode::shared ? h / g : h)];
+                            const auto& want_row = want[size_t(one_set ? h / g : h)];
                             std::vector<int32_t> got;
                             if (sel.all_tokens) {
                                 for (int64_t t = 0; t < n; ++t)
@@ -286,9 +290,10 @@ TEST(Decode, EveryPolicyMatchesItsReference) {
                             ASSERT_EQ(got, want_row) << where << " head " << h;
                         }
                     }
-                    if (kind == PolicyKind::streaming && n > 64) {
+                    const int64_t set = c.for_group(qh / kvh).budget;  // pooled: the group's
+                    if (kind == PolicyKind::streaming && n > set) {
                         const auto row = sel.row(0);
-                        ASSERT_EQ(row.size(), 64u);
+                        ASSERT_EQ(int64_t(row.size()), set);
                         EXPECT_EQ(row[0], 0);
                         EXPECT_EQ(row[n == 700 ? 1 : 3], n == 700 ? 1 : 3);
                         EXPECT_EQ(row.back(), n - 1);
@@ -321,7 +326,7 @@ TEST(Decode, AdamasRerankAndRelativeThresholdsMatchTheReference) {
     ThreadPool pool(2);
     for (auto [qh, kvh, d] : {std::tuple{4, 4, 64}, std::tuple{9, 3, 64}, std::tuple{8, 1, 128}})
         for (int64_t n : {65, 700, 5000})
-            for (GqaMode gqa : {GqaMode::per_head, GqaMode::shared})
+            for (GqaMode gqa : {GqaMode::per_head, GqaMode::shared, GqaMode::pooled})
                 for (int rerank : {0, 2, 8}) {
                     Fixture f(qh, kvh, d, n, DType::f16, 0.6f, test::seed_for({qh, d, n}), TauMode::relative);
                     PolicyConfig c;
@@ -341,7 +346,8 @@ TEST(Decode, AdamasRerankAndRelativeThresholdsMatchTheReference) {
                     const auto want = expected_rows(f, c);
                     const std::string where =
                         fmt::format("{}/{} d={} n={} gqa={} rerank={}", qh, kvh, d, n, gqa_name(gqa), rerank);
-                    if (n <= 64) continue;
+                    const int64_t set = c.for_group(qh / kvh).budget;
+                    if (n <= set) continue;
                     PolicyConfig plain = c;
                     plain.rerank = 0;
                     const auto unranked = expected_rows(f, plain);
@@ -350,7 +356,7 @@ TEST(Decode, AdamasRerankAndRelativeThresholdsMatchTheReference) {
                         ASSERT_EQ(std::vector<int32_t>(row.begin(), row.end()), want[r])
                             << where << " row " << r;
                     }
-                    if (rerank > 0 && rerank * 64 < n) {
+                    if (rerank > 0 && rerank * set < n) {
                         EXPECT_NE(want, unranked) << where;
                     }
                 }
@@ -481,6 +487,85 @@ void expect_same_step(const DecodeAttention& x, const std::vector<float>& x_out,
             << what << " row " << r;
     }
     EXPECT_LT(test::relative_error(y_out.data(), x_out.data(), x_out.size()), 1e-6) << what;
+}
+
+// Pooled GQA is shared selection at the group's budget: the config resolves so, sinks and an explicit
+// window stay as given, the default window is a quarter of the pooled set, and MHA is per-head.
+TEST(Decode, PooledConfigResolvesPerGroup) {
+    PolicyConfig c;
+    ASSERT_EQ(c.gqa, GqaMode::pooled);  // the default
+    c.budget = 64;
+    const PolicyConfig three = c.for_group(3);
+    EXPECT_EQ(three.gqa, GqaMode::shared);
+    EXPECT_EQ(three.budget, 192);
+    EXPECT_EQ(three.effective_recent(), 48);
+    const PolicyConfig one = c.for_group(1);
+    EXPECT_EQ(one.gqa, GqaMode::per_head);
+    EXPECT_EQ(one.budget, 64);
+    EXPECT_EQ(one.effective_recent(), 16);
+    c.sinks = 4;
+    c.recent = 8;
+    EXPECT_EQ(c.for_group(4).effective_sinks(), 4);
+    EXPECT_EQ(c.for_group(4).effective_recent(), 8);
+    for (GqaMode other : {GqaMode::per_head, GqaMode::shared}) {
+        c.gqa = other;
+        EXPECT_EQ(c.for_group(3).gqa, other);
+        EXPECT_EQ(c.for_group(3).budget, 64);
+    }
+    c.gqa = GqaMode::pooled;
+    c.budget = std::numeric_limits<int>::max() / 2;
+    EXPECT_EQ(c.for_group(3).budget, std::numeric_limits<int>::max());  // saturates
+    // Validated as for a group of one: a window wider than B is refused even where g·B would hold it.
+    PolicyConfig wide;
+    wide.budget = 16;
+    wide.recent = 40;
+    EXPECT_THROW(wide.validate(), UsageError);
+    PolicyConfig logged;
+    logged.budget = 64;
+    EXPECT_EQ(logged.describe(), "adamas(B=64, l1, pooled, S=0, W=B·g/4)");
+    EXPECT_EQ(logged.describe(3), "adamas(B=64, l1, pooled: 192 per KV head, S=0, W=48)");
+    EXPECT_EQ(parse_gqa("pooled"), GqaMode::pooled);
+    EXPECT_EQ(gqa_name(GqaMode::pooled), "pooled");
+    EXPECT_THROW(parse_gqa("pool"), UsageError);
+}
+
+// Every policy: pooled at B selects, on every row, what shared at g·B selects (per-head at B for
+// MHA), on every fusion layout, and attends alike.
+TEST(Decode, PooledSelectsWhatSharedSelectsAtTheGroupBudget) {
+    for (auto [qh, kvh, d] : {std::tuple{9, 3, 64}, std::tuple{8, 2, 128}, std::tuple{4, 4, 64}})
+        for (int64_t n : {100, 700, 9000})
+            for (PolicyKind kind :
+                 {PolicyKind::adamas, PolicyKind::oracle, PolicyKind::quest, PolicyKind::streaming})
+                for (int threads : {1, 2, 8}) {
+                    Fixture f(qh, kvh, d, n, DType::f16, 0.5f, test::seed_for({qh, d, n, 7}),
+                              TauMode::relative);
+                    const int g = qh / kvh;
+                    PolicyConfig pooled;
+                    pooled.kind = kind;
+                    pooled.budget = 48;
+                    if (kind == PolicyKind::adamas) pooled.rerank = n == 9000 ? 4 : 0;
+                    PolicyConfig same = pooled;
+                    same.gqa = g > 1 ? GqaMode::shared : GqaMode::per_head;
+                    same.budget = 48 * g;
+                    ThreadPool pool(threads);
+                    DecodeAttention a(pooled, qh, pool), b(same, qh, pool);
+                    const std::string where = fmt::format("{} {}/{} d={} n={} threads {}", policy_name(kind),
+                                                          qh, kvh, d, n, threads);
+                    auto run = [&](DecodeAttention& step) {
+                        std::vector<float> out(size_t(qh * d));
+                        const DecodeRequest req{f.q.data(), f.cache.view(0), out.data()};
+                        step.run({&req, 1});
+                        return out;
+                    };
+                    const auto out_a = run(a), out_b = run(b);
+                    const Selection &sa = a.selection(0), &sb = b.selection(0);
+                    ASSERT_EQ(sa.all_tokens, sb.all_tokens) << where;
+                    EXPECT_EQ(sa.all_tokens, n <= 48 * g) << where;
+                    if (!sa.all_tokens) {
+                        ASSERT_NO_FATAL_FAILURE(expect_same_step(a, out_a, b, out_b, where));
+                    }
+                    EXPECT_LT(test::relative_error(out_a.data(), out_b.data(), out_a.size()), 1e-6) << where;
+                }
 }
 
 TEST(Decode, FusedAndSplitEstimateSelectAgree) {

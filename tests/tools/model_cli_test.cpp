@@ -8,11 +8,11 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
-#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -230,13 +230,14 @@ TEST_F(ModelCliTest, PerplexityBatchedScoringMatchesDecodeSteps) {
     EXPECT_GT(std::abs(a[0]["nll"].get<double>() - a[5]["nll"].get<double>()), 1e-3);
 }
 
-// selection on a tiny random model: the oracle's set is its own best (recall 1) and captures at least
-// the mass any other policy does at the same budget; every share is a fraction; buckets sum to one.
+// selection on a tiny random model: per head, the oracle's set is its own best (recall 1) and captures
+// at least the mass any other policy does at the same budget; every share is a fraction; buckets sum to
+// one. (Recall is always of the query head's own best budget tokens, so pooled sets score below 1.)
 TEST_F(ModelCliTest, SelectionMeasuresEveryPolicyAgainstTheOracle) {
     const std::string model = tiny_model_and_text();
     const Result r = run(fmt::format(
         "selection -m '{}' -f '{}' --ctx 64 --samples 6 --dense-layers 1 --policies adamas,oracle,streaming "
-        "--budgets 8 --tau-mode relative --tau 0.6 --per-layer --json '{}'",
+        "--budgets 8 --gqa per-head --tau-mode relative --tau 0.6 --per-layer --json '{}'",
         model, path("text.txt"), path("sel.json")));
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("| oracle | 8 |"), std::string::npos) << r.out;
@@ -260,7 +261,7 @@ TEST_F(ModelCliTest, SelectionMeasuresEveryPolicyAgainstTheOracle) {
 }
 
 // --paper is the paper's configuration: it cannot be combined with the options it sets, and it changes
-// adamas's rows (fixed tau 10 against the default).
+// adamas's rows (fixed tau 10 against the default). Its GQA mode is per-head unless --gqa says otherwise.
 TEST_F(ModelCliTest, PaperFlagSetsThePapersThresholdAndExcludesItsOptions) {
     for (const char* option : {"--tau 1", "--tau-mode relative", "--rerank 2"}) {
         const Result r = run(fmt::format("perplexity --paper {} -f text.txt", option));
@@ -273,16 +274,21 @@ TEST_F(ModelCliTest, PaperFlagSetsThePapersThresholdAndExcludesItsOptions) {
                     model, path("text.txt"));
     const Result paper = run(common + " --paper --json " + path("paper.json"));
     const Result fixed =
-        run(common + " --tau-mode fixed --tau 10 --rerank 0 --recent 0 --json " + path("fixed.json"));
+        run(common + " --tau-mode fixed --tau 10 --rerank 0 --gqa per-head --recent 0 --json " +
+            path("fixed.json"));
     const Result other = run(common + " --tau-mode relative --tau 0.5 --json " + path("other.json"));
-    ASSERT_EQ(paper.code, 0) << paper.err;
-    ASSERT_EQ(fixed.code, 0) << fixed.err;
-    ASSERT_EQ(other.code, 0) << other.err;
+    const Result pooled = run(common + " --paper --gqa pooled --json " + path("pooled.json"));
+    const Result pooled_fixed =
+        run(common + " --tau-mode fixed --tau 10 --rerank 0 --recent 0 --json " + path("pooled_fixed.json"));
+    for (const Result* r : {&paper, &fixed, &other, &pooled, &pooled_fixed})
+        ASSERT_EQ(r->code, 0) << r->err;
     auto nll = [&](const char* file) {
         return nlohmann::json::parse(std::ifstream(path(file)))[0]["nll"].get<double>();
     };
     EXPECT_EQ(nll("paper.json"), nll("fixed.json"));
     EXPECT_NE(nll("paper.json"), nll("other.json"));
+    EXPECT_EQ(nll("pooled.json"), nll("pooled_fixed.json"));  // the tiny model has GQA groups
+    EXPECT_NE(nll("pooled.json"), nll("paper.json"));
 }
 
 // --code-bits 3: eight buckets, its own packing; the decode steps run and rank differently from 2-bit
@@ -492,7 +498,8 @@ TEST_F(ModelCliTest, NonTextInputsAndMismatchedTokenizersAreBadInput) {
     }
     const Result prompt = run(fmt::format("generate -m '{}' -f /dev/zero -n 1", model));
     EXPECT_EQ(prompt.code, 2) << prompt.err;
-    EXPECT_NE(prompt.err.find("/dev/zero: is not a regular file (expected the prompt file"), std::string::npos)
+    EXPECT_NE(prompt.err.find("/dev/zero: is not a regular file (expected the prompt file"),
+              std::string::npos)
         << prompt.err;
 
     // The tokenizer's 266 tokens against an embedding of 200 rows.
