@@ -8,14 +8,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 usage() {
     cat <<'TXT'
-Usage: scripts/accuracy.sh [--out DIR] [--adamas BINARY] [--jobs N] [--only REGEX] [--quick] [STAGE...]
+Usage: scripts/accuracy.sh [--gqa MODE] [--out DIR] [--adamas BINARY] [--jobs N] [--only REGEX] [--quick]
+                           [STAGE...]
 
 Stages (default: all, in this order):
   experiments  adamas variants at 8K context, budgets 64 and 128, Austen: threshold (fixed τ = 10 as
                the paper, fixed τ = 1, τ per vector, τ per layer and KV head calibrated from the
-               prompt), exact re-ranking, L1 against xor, per-head
-               against shared GQA, sinks and recent windows, dense layers 0-3, 1-bit codes (sign
-               bits: a threshold no coordinate reaches) and 3-bit codes
+               prompt), exact re-ranking, L1 against xor, the other GQA modes, sinks and recent
+               windows, dense layers 0-3, 1-bit codes (sign bits: a threshold no coordinate reaches)
+               and 3-bit codes
   perplexity   the main table: Austen at contexts 2K, 4K, 8K, 32K scored tokens per cell, dense,
                oracle, adamas, quest, streaming at budgets 16 to 1024
   passkey      pass-key retrieval, contexts 1K-8K x depths 0-100 %, 5 keys per cell, budgets 16-256
@@ -24,7 +25,11 @@ Stages (default: all, in this order):
                the oracle at budgets 64 and 128 only, no paper rows in the pass key
   report       docs/accuracy tables and plots (python3 scripts/accuracy_report.py; needs matplotlib)
 
---out DIR      where the JSON files go (default: docs/accuracy/data)
+--gqa MODE     the GQA mode of every run that does not set its own (default: pooled, the engine's
+               default); per-head repeats the study as it ran before pooled became the default:
+               --gqa per-head --out docs/accuracy/per-head/data (the paper's rows are per-head in both)
+--out DIR      where the JSON files go (default: docs/accuracy/data; with --gqa per-head,
+               docs/accuracy/per-head/data)
 --adamas BIN   the adamas binary (default: build/release/adamas)
 --jobs N       N runs at once, each on nproc/N threads (default 1: one run on every thread)
 --only REGEX   only the runs whose name (the JSON file's, e.g. ppl-austen-8192-oracle-64) matches
@@ -37,7 +42,8 @@ beyond float rounding.
 TXT
 }
 
-out=docs/accuracy/data
+out=
+gqa=pooled
 adamas=build/release/adamas
 quick=0
 jobs=1
@@ -47,6 +53,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         -h | --help) usage; exit 0 ;;
         --out) out=$2; shift 2 ;;
+        --gqa) gqa=$2; shift 2 ;;
         --adamas) adamas=$2; shift 2 ;;
         --quick) quick=1; shift ;;
         --jobs) jobs=$2; shift 2 ;;
@@ -56,6 +63,11 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ ${#stages[@]} -eq 0 ]] && stages=(experiments perplexity passkey selection heldout report)
+case "$gqa" in
+    pooled) out=${out:-docs/accuracy/data} ;;
+    per-head) out=${out:-docs/accuracy/per-head/data} ;;
+    *) echo "accuracy.sh: --gqa '$gqa' must be pooled or per-head" >&2; exit 1 ;;
+esac
 if [[ ! -x $adamas ]]; then
     echo "accuracy.sh: $adamas is not built (run scripts/setup.sh, or pass --adamas)" >&2
     exit 1
@@ -78,11 +90,13 @@ if [[ -z ${OPENBLAS_CORETYPE:-} ]] && grep -q avx512f /proc/cpuinfo 2>/dev/null;
 fi
 
 # run NAME SUBCOMMAND ARGS...: adamas SUBCOMMAND ARGS --json OUT/NAME.json (stdout in OUT/NAME.md,
-# progress in OUT/NAME.log), unless that file exists. With --jobs N, up to N runs at once.
+# progress in OUT/NAME.log), unless that file exists. With --jobs N, up to N runs at once. ARGS get
+# --gqa MODE unless they name a mode or run the paper's configuration (per-head).
 failed=0
 run() {
     local name=$1
     shift
+    [[ " $* " == *" --gqa "* || " $* " == *" --paper "* ]] || set -- "$@" --gqa "$gqa"
     local file=$out/$name.json
     [[ -z $only || $name =~ $only ]] || return 0
     if [[ -s $file ]]; then
@@ -163,14 +177,21 @@ experiments() {
         run "exp-rerank-$r" "${ppl[@]}" --policies adamas "${base[@]}" --rerank "$r"
     done
     run exp-metric-xor "${ppl[@]}" --policies adamas "${base[@]}" --metric xor
+    # Shared selects B tokens per KV head: a third of the K/V rows of per-head or pooled at B here.
     run exp-gqa-shared "${ppl[@]}" --policies adamas "${base[@]}" --gqa shared
-    # Shared selects B tokens per KV head, per-head B per query head (3B gathered K/V rows per KV head
-    # on this model, some of them the same): at 3B, shared gathers as many rows as per-head at B.
-    run exp-gqa-shared-3x "${ppl_8k[@]}" --budgets 192,384 --policies adamas "${base[@]}" --gqa shared
-    # The same with the default recent window (B/4: 48 and 96), against the defaults' per-head rows.
-    run exp-gqa-shared-3x-recent "${ppl_8k[@]}" --budgets 192,384 --policies adamas --gqa shared
-    # And the oracle's bound for shared sets: the group's best 3B tokens by exact q·k.
-    run exp-gqa-shared-3x-oracle "${ppl_8k[@]}" --budgets 192,384 --policies oracle --gqa shared
+    if [[ $gqa == per-head ]]; then
+        # Per-head selects B tokens per query head (3B gathered K/V rows per KV head on this model,
+        # some of them the same): at 3B, shared gathers as many rows as per-head at B. (Pooled at B
+        # is shared at 3B: these rows led to the pooled default.)
+        run exp-gqa-shared-3x "${ppl_8k[@]}" --budgets 192,384 --policies adamas "${base[@]}" --gqa shared
+        # The same with the default recent window (B/4: 48 and 96), against the defaults' per-head rows.
+        run exp-gqa-shared-3x-recent "${ppl_8k[@]}" --budgets 192,384 --policies adamas --gqa shared
+        # And the oracle's bound for shared sets: the group's best 3B tokens by exact q·k.
+        run exp-gqa-shared-3x-oracle "${ppl_8k[@]}" --budgets 192,384 --policies oracle --gqa shared
+    else
+        # The previous default, at equal K/V rows.
+        run exp-gqa-per-head "${ppl[@]}" --policies adamas "${base[@]}" --gqa per-head
+    fi
     run exp-sinks-4 "${ppl[@]}" --policies adamas "${base[@]}" --sinks 4
     for window in 8 16 32 64; do
         run "exp-recent-$window" "${ppl[@]}" --policies adamas --tau-mode relative --tau 0.5 --recent "$window"
@@ -185,8 +206,10 @@ experiments() {
     for window in 0 8; do
         passkey_experiment "recent-$window" --budgets 64,128 --recent "$window"
     done
-    # The pass key with shared selection at 3x the budget.
-    passkey_experiment shared-3x --budgets 192,384 --gqa shared
+    # The pass key with shared selection at 3x the budget (pooled's, before it was the default).
+    if [[ $gqa == per-head ]]; then
+        passkey_experiment shared-3x --budgets 192,384 --gqa shared
+    fi
     for layers in 0 1 3; do
         run "exp-dense-layers-$layers" "${ppl[@]}" --policies adamas "${base[@]}" --dense-layers "$layers"
         run "exp-dense-layers-$layers-oracle" "${ppl[@]}" --policies oracle --dense-layers "$layers"
@@ -269,14 +292,19 @@ for stage in "${stages[@]}"; do
             # budgets of the targets, and the pass key without the paper's rows.
             budgets_oracle=64,128 perplexity_table ppl-web "$web" 8192
             passkey_table passkey-web "$web" 0 8192 4096
-            # One set per KV head at 3x the budget (docs/accuracy.md, "The next default") on the held-out
+            # One set per KV head at 3x the budget (pooled's, before it was the default) on the held-out
             # text; quoted in the docs, not in a generated table.
-            run gqa-shared-3x-web-8192 perplexity -f "$web" --ctx 8192 --max-tokens "$(tokens_at 8192)" \
-                --budgets 192,384 --policies adamas --gqa shared
+            if [[ $gqa == per-head ]]; then
+                run gqa-shared-3x-web-8192 perplexity -f "$web" --ctx 8192 --max-tokens "$(tokens_at 8192)" \
+                    --budgets 192,384 --policies adamas --gqa shared
+            fi
             ;;
         report)
             wait_all
-            python3 scripts/accuracy_report.py --data "$out"
+            # Tables and plots beside the data directory (docs/accuracy for docs/accuracy/data).
+            report_dir=$out
+            [[ $(basename "$out") == data ]] && report_dir=$(dirname "$out")
+            python3 scripts/accuracy_report.py --data "$out" --docs "$report_dir" --gqa "$gqa"
             ;;
     esac
 done
