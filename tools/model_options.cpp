@@ -35,8 +35,10 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
         ->default_str("pooled");
     cmd.add_option("--sinks", o.sinks, "Sink tokens always kept (-1: the policy's default)")
         ->capture_default_str();
-    cmd.add_option("--recent", o.recent,
-                   "Most recent tokens always kept (-1: the policy's default: budget/4 for adamas, else 0)")
+    cmd.add_option(
+           "--recent", o.recent,
+           "Most recent tokens always kept (-1: the policy's default: a quarter of the set for adamas, "
+           "budget/4 or, pooled, group x budget/4; else 0)")
         ->capture_default_str();
     cmd.add_option("--dense-layers", o.dense_layers, "The first N layers always attend densely")
         ->capture_default_str();
