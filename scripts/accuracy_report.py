@@ -92,7 +92,7 @@ def passkey_table(rows, title):
         for c in contexts:
             got = sum(r["correct"] for (ctx, _), r in grid.items() if ctx == c)
             total = sum(r["keys"] for (ctx, _), r in grid.items() if ctx == c)
-            per_ctx.append(f"{got}/{total}")
+            per_ctx.append(f"{got}/{total}" if total else "")  # not run (yet) at this context
         got = sum(r["correct"] for r in grid.values())
         total = sum(r["keys"] for r in grid.values())
         below = sum(1 for k, r in grid.items() if k in dense and r["correct"] < dense[k]["correct"])
