@@ -1,10 +1,11 @@
 // `adamas selection`: how good each policy's choice of tokens is, on sampled decode steps of a real text
 // (DESIGN.md §7): the dense attention mass the selected set captures, its recall of the oracle's set
-// (the query head's own top-budget tokens by exact q·k, whatever the GQA mode: with pooled sets of
-// g·budget it tells how much of each head's best budget the group's set covers) and KL(dense ‖ sparse) of the
-// next-token distribution; per layer on request. Also how often each code bucket fires per layer, for keys
-// and queries, so the threshold's effect is visible. Steps are those `adamas perplexity` scores: windows of
-// --ctx tokens, the first half prefilled densely, the second half run under the policy.
+// (the query head's own top-budget tokens by exact q·k, without the policy's sinks or window, whatever
+// the GQA mode: with pooled sets of g·budget it tells how much of each head's best budget the group's
+// set covers) and KL(dense ‖ sparse) of the next-token distribution; per layer on request. Also how
+// often each code bucket fires per layer, for keys and queries, so the threshold's effect is visible.
+// Steps are those `adamas perplexity` scores: windows of --ctx tokens, the first half prefilled
+// densely, the second half run under the policy.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -202,9 +203,9 @@ void run_selection(const SelectionOptions& o) {
             stop_if_interrupted();
             CellResult& result = results[c];
             const PolicyConfig& policy = result.cell.options.policy;
-            const bool quest = policy.kind == PolicyKind::quest;
-            const SelectionRule oracle_rule{policy.budget, quest ? 0 : policy.effective_sinks(),
-                                            quest ? 0 : policy.effective_recent(), true};
+            // The reference is the same for every row: the head's plain top-budget by exact q·k, with
+            // no sinks or window, so a policy's forced tokens count only where the head wants them.
+            const SelectionRule oracle_rule{policy.budget, 0, 0, true};
             runner.set_attention_observer([&, c](const LlamaRunner::AttentionCall& call) {
                 if (!call.decode || call.layer < result.cell.options.dense_layers) return;
                 for (size_t r = 0; r < call.requests.size(); ++r) {

@@ -260,6 +260,21 @@ TEST_F(ModelCliTest, SelectionMeasuresEveryPolicyAgainstTheOracle) {
     }
 }
 
+// The recall reference is the head's plain top-budget for every row, not the policy's own rule: an oracle
+// forced to keep a recent window holds less of it than the plain oracle (which holds all of it).
+TEST_F(ModelCliTest, SelectionRecallIgnoresThePolicysForcedTokens) {
+    const std::string model = tiny_model_and_text();
+    const Result r = run(fmt::format(
+        "selection -m '{}' -f '{}' --ctx 64 --samples 6 --dense-layers 1 --policies oracle --budgets 8 "
+        "--gqa per-head --recent 4 --json '{}'",
+        model, path("text.txt"), path("sel.json")));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto json = nlohmann::json::parse(std::ifstream(path("sel.json")));
+    ASSERT_EQ(json["rows"].size(), 1u);
+    EXPECT_LT(json["rows"][0]["recall"].get<double>(), 1.0);
+    EXPECT_GT(json["rows"][0]["recall"].get<double>(), 0.0);
+}
+
 // --paper is the paper's configuration: it cannot be combined with the options it sets, and it changes
 // adamas's rows (fixed tau 10 against the default). Its GQA mode is per-head unless --gqa says otherwise.
 TEST_F(ModelCliTest, PaperFlagSetsThePapersThresholdAndExcludesItsOptions) {
