@@ -193,10 +193,7 @@ experiments() {
         run exp-gqa-per-head "${ppl[@]}" --policies adamas "${base[@]}" --gqa per-head
     fi
     run exp-sinks-4 "${ppl[@]}" --policies adamas "${base[@]}" --sinks 4
-    local recent_windows=(8 16 32 64)
-    # A pooled set is 3B tokens on this model (192 at B = 64): windows up to two thirds of it there.
-    [[ $gqa == pooled ]] && recent_windows+=(96 128)
-    for window in "${recent_windows[@]}"; do
+    for window in 8 16 32 64; do
         run "exp-recent-$window" "${ppl[@]}" --policies adamas --tau-mode relative --tau 0.5 --recent "$window"
     done
     # 3-bit codes (eight buckets 0.35 RMS apart: the best spacing of `adamas selection` on one window),
