@@ -193,7 +193,10 @@ experiments() {
         run exp-gqa-per-head "${ppl[@]}" --policies adamas "${base[@]}" --gqa per-head
     fi
     run exp-sinks-4 "${ppl[@]}" --policies adamas "${base[@]}" --sinks 4
-    for window in 8 16 32 64; do
+    # Pooled sets hold 3B tokens, so windows wider than B fit (96 is half the set at 64, a quarter at 128).
+    local window windows=(8 16 32 64)
+    [[ $gqa == pooled ]] && windows+=(96 128)
+    for window in "${windows[@]}"; do
         run "exp-recent-$window" "${ppl[@]}" --policies adamas --tau-mode relative --tau 0.5 --recent "$window"
     done
     # 3-bit codes (eight buckets 0.35 RMS apart: the best spacing of `adamas selection` on one window),
@@ -202,10 +205,15 @@ experiments() {
     run exp-code-bits-3-recent "${ppl[@]}" --policies adamas --tau-mode relative --code-bits 3 --tau 0.35
     # The pass key at 8K without the recent window: what the window costs retrieval. Also a window of
     # 8 tokens (B/8 at 64, B/16 at 128).
-    local window
     for window in 0 8; do
         passkey_experiment "recent-$window" --budgets 64,128 --recent "$window"
     done
+    if [[ $gqa == pooled ]]; then
+        # A third of the pooled set (64 of 192, 128 of 384) against the default's quarter (the main
+        # pass-key table's adamas rows): what the wider window the perplexity rows favour costs retrieval.
+        passkey_experiment recent-64-b64 --budgets 64 --recent 64
+        passkey_experiment recent-128-b128 --budgets 128 --recent 128
+    fi
     # The pass key with shared selection at 3x the budget (pooled's, before it was the default).
     if [[ $gqa == per-head ]]; then
         passkey_experiment shared-3x --budgets 192,384 --gqa shared

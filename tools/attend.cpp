@@ -161,6 +161,7 @@ void run_attend(const AttendOptions& o) {
     if (q_heads % kv_heads != 0)
         fail("{}: {} query heads is not a multiple of the {} KV heads of {} (GQA needs Hq = g * Hkv)",
              o.q_path, q_heads, kv_heads, o.k_path);
+    config.validate(int(q_heads / kv_heads));  // a pooled set's forced tokens, now that g is known
     if (n == 0)
         fail("{}: no tokens (shape {}, expected n >= 1: the current token is k[:, n-1])", o.k_path,
              dims_text(k_file.shape));

@@ -70,9 +70,11 @@ struct PolicyConfig {
     // Off by default: at equal decode speed a larger budget buys more (docs/accuracy.md).
     int rerank = 0;
 
-    // Throws Error when the options contradict each other (budget < forced set, ...). Pooled budgets are
-    // checked as for a group of one, so a config valid here is valid on every model.
-    void validate() const;
+    // Throws UsageError when the options contradict each other (budget < forced set, ...). `group` is the
+    // model's query heads per KV head where known: a pooled config is then checked as it runs, with its
+    // forced tokens against the pooled set of g·budget. Without it (0) a pooled config's forced tokens
+    // are left to that check, since a window wider than B is fine on a model with g > 1.
+    void validate(int group = 0) const;
     // The config a step runs on a model with `group` query heads per KV head: `pooled` becomes `shared`
     // with a budget of group·budget (or `per_head` unchanged when group is 1); other modes are
     // returned as they are. Policies resolve their config with it at every step, so kernels and

@@ -90,7 +90,7 @@ void check_head_dim(int64_t d, std::string_view what) {
     fail("{}: head dim {} is not a power of two (expected 32, 64, 128 or 256)", what, d);
 }
 
-void PolicyConfig::validate() const {
+void PolicyConfig::validate(int group) const {
     if (budget < 1) fail_usage("budget {} must be at least 1", budget);
     if (page_size < 1) fail_usage("page size {} must be at least 1", page_size);
     if (rerank < 0 || rerank > 64) fail_usage("rerank factor {} must be between 0 (off) and 64", rerank);
@@ -108,13 +108,28 @@ void PolicyConfig::validate() const {
             sinks, recent);
     if (kind == PolicyKind::dense || kind == PolicyKind::quest) return;
     const int s = effective_sinks();
+    const bool pooled = gqa == GqaMode::pooled;
+    // Without the model's group a pooled set's size is unknown, so its forced tokens wait for the check
+    // that knows it.
+    if (pooled && group <= 0) return;
+    const PolicyConfig step = for_group(group);
+    const std::string set = pooled && group > 1
+                                ? fmt::format(
+                                      "the pooled set of {} tokens per KV head ({} query heads × "
+                                      "budget {})",
+                                      step.budget, group, budget)
+                                : fmt::format("the budget {}", budget);
     if (kind == PolicyKind::streaming) {
-        if (s >= budget)
-            fail_usage("streaming keeps {} sinks plus recent tokens, so the budget must exceed {} (got {})",
-                       s, s, budget);
+        if (s >= step.budget)
+            fail_usage(
+                "streaming keeps {} sinks plus recent tokens, so they must fit in {} with room to spare", s,
+                set);
         return;
     }
-    SelectionRule{budget, s, effective_recent(), force_current}.validate();
+    const SelectionRule rule{step.budget, s, step.effective_recent(), force_current};
+    if (rule.forced_prefix() + rule.forced_suffix() > rule.budget)
+        fail_usage("the forced tokens ({} sinks + {} recent/current) exceed {}", rule.forced_prefix(),
+                   rule.forced_suffix(), set);
 }
 
 PolicyConfig PolicyConfig::for_group(int group) const {

@@ -94,7 +94,7 @@ LlamaRunner::LlamaRunner(const LlamaModel& model, const RunnerOptions& options, 
         fail_usage("--dense-layers {} must not be negative", options_.dense_layers);
     PolicyConfig dense;
     dense.kind = PolicyKind::dense;
-    options_.policy.validate();
+    options_.policy.validate(group());
     for (int i = 0; i < c.n_layer; ++i) {
         KvCacheShape shape;
         shape.kv_heads = c.n_head_kv;
@@ -140,7 +140,7 @@ void LlamaRunner::rewind(int64_t position) {
 }
 
 void LlamaRunner::set_policy(const PolicyConfig& policy) {
-    policy.validate();
+    policy.validate(group());
     if (policy.kind == PolicyKind::quest && policy.page_size != options_.policy.page_size)
         fail_usage("quest page size {} differs from the cache's {}", policy.page_size,
                    options_.policy.page_size);

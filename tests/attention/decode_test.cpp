@@ -515,11 +515,28 @@ TEST(Decode, PooledConfigResolvesPerGroup) {
     c.gqa = GqaMode::pooled;
     c.budget = std::numeric_limits<int>::max() / 2;
     EXPECT_EQ(c.for_group(3).budget, std::numeric_limits<int>::max());  // saturates
-    // Validated as for a group of one: a window wider than B is refused even where g·B would hold it.
+    // A window wider than B fits a pooled set of g·B: refused at g = 1 and 2, taken at 3, and left to
+    // that check while the group is unknown. Per-head keeps the budget B whatever the group.
     PolicyConfig wide;
     wide.budget = 16;
     wide.recent = 40;
+    EXPECT_NO_THROW(wide.validate());
+    EXPECT_THROW(wide.validate(1), UsageError);
+    EXPECT_THROW(wide.validate(2), UsageError);
+    EXPECT_NO_THROW(wide.validate(3));
+    wide.sinks = 9;  // 9 + 40 > 48
+    EXPECT_THROW(wide.validate(3), UsageError);
+    wide.sinks = -1;
+    wide.gqa = GqaMode::per_head;
     EXPECT_THROW(wide.validate(), UsageError);
+    EXPECT_THROW(wide.validate(3), UsageError);
+    PolicyConfig stream;  // 4 sinks leave no recent token in a set of 4, some in a pooled set of 12
+    stream.kind = PolicyKind::streaming;
+    stream.budget = 4;
+    EXPECT_THROW(stream.validate(1), UsageError);
+    EXPECT_NO_THROW(stream.validate(3));
+    stream.gqa = GqaMode::shared;
+    EXPECT_THROW(stream.validate(3), UsageError);
     PolicyConfig logged;
     logged.budget = 64;
     EXPECT_EQ(logged.describe(), "adamas(B=64, l1, pooled, S=0, W=B·g/4)");
@@ -627,7 +644,18 @@ TEST(Decode, RejectsInconsistentShapes) {
     PolicyConfig bad;
     bad.budget = 2;
     bad.sinks = 2;
+    bad.gqa = GqaMode::per_head;
     EXPECT_THROW(DecodeAttention(bad, 4, pool), Error);
+    // Pooled, the set's size waits for the step's group: 4 query heads over 2 KV heads hold 4 tokens,
+    // enough for 2 sinks and the current token; over 4 KV heads they hold 2, which is not.
+    bad.gqa = GqaMode::pooled;
+    DecodeAttention pooled(bad, 4, pool);
+    std::vector<float> wide_out(4 * 64);
+    const DecodeRequest pair{f.q.data(), f.cache.view(0), wide_out.data()};
+    EXPECT_NO_THROW(pooled.run({&pair, 1}));
+    Fixture mha(4, 4, 64, 10, DType::f32, 0.5f, 3);
+    const DecodeRequest single{mha.q.data(), mha.cache.view(0), wide_out.data()};
+    EXPECT_THROW(pooled.run({&single, 1}), Error);
 }
 
 }  // namespace
