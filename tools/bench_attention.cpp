@@ -141,8 +141,10 @@ BenchPlan make_plan(const AttentionBenchOptions& o) {
             fail_usage("shape {}: q heads not a multiple of kv heads", shape->name);
     for (PolicyKind kind : plan.policies)
         for (int budget : plan.budgets)
-            as_usage(fmt::format("--policies {} --budgets {}", policy_name(kind), budget),
-                     [&] { policy_config(plan, kind, budget).validate(); });
+            for (const BenchShape* shape : plan.shapes)  // a pooled set's size is the shape's
+                as_usage(
+                    fmt::format("--policies {} --budgets {} on {}", policy_name(kind), budget, shape->name),
+                    [&] { policy_config(plan, kind, budget).validate(shape->q_heads / shape->kv_heads); });
     return plan;
 }
 

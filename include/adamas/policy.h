@@ -51,6 +51,10 @@ class SelectionPolicy {
     // estimate work items. Runs on one thread. Resolves the config for the step's GQA group first
     // (PolicyConfig::for_group), so the phases below see per-head or shared only.
     int64_t prepare(const StepInputs& step, Selection& selection, int threads) {
+        if (step.group() != checked_group_) {  // a pooled set's forced tokens depend on the group
+            requested_.validate(step.group());
+            checked_group_ = step.group();
+        }
         config_ = requested_.for_group(step.group());
         return prepare_step(step, selection, threads);
     }
@@ -80,7 +84,8 @@ class SelectionPolicy {
     explicit SelectionPolicy(const PolicyConfig& config) : requested_(config), config_(config) {}
     virtual int64_t prepare_step(const StepInputs& step, Selection& selection, int threads) = 0;
     const PolicyConfig requested_;
-    PolicyConfig config_;  // this step's: requested_ resolved for its group
+    PolicyConfig config_;    // this step's: requested_ resolved for its group
+    int checked_group_ = 0;  // the group requested_ was last validated for
 };
 
 // Throws Error if the config is invalid.
