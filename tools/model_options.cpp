@@ -38,7 +38,8 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
     cmd.add_option(
            "--recent", o.recent,
            "Most recent tokens always kept (-1: the policy's default: a quarter of the set for adamas, "
-           "budget/4 or, pooled, group x budget/4; else 0)")
+           "budget/4 or, pooled, group x budget/4; else 0). Counts toward the set: at most budget, or "
+           "pooled group x budget, with the sinks and the current token")
         ->capture_default_str();
     cmd.add_option("--dense-layers", o.dense_layers, "The first N layers always attend densely")
         ->capture_default_str();
