@@ -170,9 +170,8 @@ class LlamaRunner {
     double attention_seconds() const { return attention_s_; }
 
   private:
-    int group() const {
-        return model_.config().n_head / model_.config().n_head_kv;
-    }  // query heads per KV head
+    // Query heads per KV head: the size of a pooled selection set is group() × budget.
+    int group() const { return model_.config().n_head / model_.config().n_head_kv; }
     void step(int32_t token, bool decode, bool want_logits);
     void check_finite(std::span<const float> logits, int64_t position) const;
     void check_tokens(std::span<const int32_t> tokens) const;
