@@ -113,23 +113,24 @@ void PolicyConfig::validate(int group) const {
     // that knows it.
     if (pooled && group <= 0) return;
     const PolicyConfig step = for_group(group);
-    const std::string set = pooled && group > 1
-                                ? fmt::format(
-                                      "the pooled set of {} tokens per KV head ({} query heads × "
-                                      "budget {})",
-                                      step.budget, group, budget)
-                                : fmt::format("the budget {}", budget);
+    // Named only in the error messages, so formatted only on failure.
+    const auto set = [&] {
+        return pooled && group > 1
+                   ? fmt::format("the pooled set of {} tokens per KV head ({} query heads × budget {})",
+                                 step.budget, group, budget)
+                   : fmt::format("the budget {}", budget);
+    };
     if (kind == PolicyKind::streaming) {
         if (s >= step.budget)
             fail_usage(
                 "streaming keeps {} sinks plus recent tokens, so they must fit in {} with room to spare", s,
-                set);
+                set());
         return;
     }
     const SelectionRule rule{step.budget, s, step.effective_recent(), force_current};
     if (rule.forced_prefix() + rule.forced_suffix() > rule.budget)
         fail_usage("the forced tokens ({} sinks + {} recent/current) exceed {}", rule.forced_prefix(),
-                   rule.forced_suffix(), set);
+                   rule.forced_suffix(), set());
 }
 
 PolicyConfig PolicyConfig::for_group(int group) const {
