@@ -176,7 +176,7 @@ experiments() {
     for r in 2 4 8; do
         run "exp-rerank-$r" "${ppl[@]}" --policies adamas "${base[@]}" --rerank "$r"
     done
-    # Re-ranking with the default recent window: the best perplexity of any configuration at a budget.
+    # Re-ranking with the default recent window (the rows above have none).
     run exp-rerank-8-recent "${ppl[@]}" --policies adamas --tau-mode relative --tau 0.5 --rerank 8
     run exp-metric-xor "${ppl[@]}" --policies adamas "${base[@]}" --metric xor
     # Shared selects B tokens per KV head: a third of the K/V rows of per-head or pooled at B here.
