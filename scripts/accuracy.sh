@@ -144,7 +144,8 @@ tokens_at() { echo $(((windows * 8192 / $1) * ($1 / 2 - 1))); }
 
 # The experiments share one setting, varied one option at a time: the threshold the study chose, with
 # no recent window (the window was chosen after the other options, by the exp-recent-* rows).
-base=(--tau-mode relative --tau 0.5 --recent 0)
+chosen=(--tau-mode relative --tau 0.5)
+base=("${chosen[@]}" --recent 0)
 # "dFIRST-LAST": the run-name part of a group of depths FIRST:LAST:STEP.
 depth_group_name() { local last=${1#*:}; echo "d${1%%:*}-${last%%:*}"; }
 
@@ -177,7 +178,7 @@ experiments() {
         run "exp-rerank-$r" "${ppl[@]}" --policies adamas "${base[@]}" --rerank "$r"
     done
     # Re-ranking with the default recent window (the rows above have none).
-    run exp-rerank-8-recent "${ppl[@]}" --policies adamas --tau-mode relative --tau 0.5 --rerank 8
+    run exp-rerank-8-recent "${ppl[@]}" --policies adamas "${chosen[@]}" --rerank 8
     run exp-metric-xor "${ppl[@]}" --policies adamas "${base[@]}" --metric xor
     # Shared selects B tokens per KV head: a third of the K/V rows of per-head or pooled at B here.
     run exp-gqa-shared "${ppl[@]}" --policies adamas "${base[@]}" --gqa shared
@@ -199,7 +200,7 @@ experiments() {
     local window windows=(8 16 32 64)
     [[ $gqa == pooled ]] && windows+=(96 128)
     for window in "${windows[@]}"; do
-        run "exp-recent-$window" "${ppl[@]}" --policies adamas --tau-mode relative --tau 0.5 --recent "$window"
+        run "exp-recent-$window" "${ppl[@]}" --policies adamas "${chosen[@]}" --recent "$window"
     done
     # 3-bit codes (eight buckets 0.35 RMS apart: the best spacing of `adamas selection` on one window),
     # alone and with the default recent window (against the main table's adamas row).
