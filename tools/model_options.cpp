@@ -68,6 +68,17 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
                "Adamas: re-rank the R×budget nearest tokens by code distance by the exact q·k and keep "
                "the best budget of them (0: off)")
             ->capture_default_str();
+    CLI::Option* tail =
+        cmd.add_option("--tail", o.tail,
+                       "Share of each sparse policy's set spent on a stratified sample of the tokens it did "
+                       "not select, each weighted to stand for its stratum, so the attention left out is "
+                       "estimated instead of dropped (0: off; at most 0.9). The window stays a quarter of "
+                       "the whole set")
+            ->capture_default_str();
+    cmd.add_option("--tail-beta", o.tail_beta,
+                   "Adamas with --tail: draw the tail with probability proportional to exp(-beta x code "
+                   "distance), so tokens near the query are drawn more often and weigh less (0: uniform)")
+        ->capture_default_str();
     cmd.add_flag("--paper", o.paper,
                  "Adamas as the paper ran it: a fixed threshold tau = 10, code distance alone, and per-head "
                  "GQA and no recent window unless --gqa or --recent is given (same as --tau-mode fixed "
@@ -75,7 +86,8 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
         ->excludes(tau)
         ->excludes(tau_mode)
         ->excludes(code_bits)
-        ->excludes(rerank);
+        ->excludes(rerank)
+        ->excludes(tail);
     cmd.add_option("--kv-dtype", o.kv_dtype, "KV-cache storage: f32, f16 or bf16")->capture_default_str();
     cmd.add_flag("--float-activations", o.float_activations,
                  "Decode products of Q4_0/Q4_1/Q8_0 weights on float activations instead of 8-bit ones "
@@ -108,6 +120,8 @@ RunnerOptions runner_options(const ModelOptions& o) {
     r.tau_mode = o.paper ? TauMode::fixed : parse_tau_mode(o.tau_mode);
     if (!(r.tau >= 0) || !std::isfinite(r.tau)) fail_usage("--tau {} must be finite and not negative", r.tau);
     r.policy.rerank = o.paper ? 0 : o.rerank;
+    r.policy.tail_share = o.paper ? 0 : o.tail;
+    r.policy.tail_beta = o.paper ? 0 : o.tail_beta;
     check_code_bits(o.code_bits, "--code-bits");
     r.code_bits = o.code_bits;
     if (r.code_bits == 3 && r.policy.metric == Metric::xor_weighted)

@@ -24,6 +24,8 @@ struct ModelOptions {
     std::string tau_mode = "relative";
     int code_bits = 2;
     int rerank = 0;
+    float tail = 0;
+    float tail_beta = 0;
     bool paper = false;  // --paper: fixed tau 10, no re-ranking
     std::string kv_dtype = "f16";
     bool float_activations = false;

@@ -13,6 +13,9 @@ struct TokenSet {
     const int32_t* indices = nullptr;  // null: the range
     int64_t begin = 0;
     int64_t end = 0;  // range end, or the index count when indices is set
+    // Optional, with indices: token i stands for exp(log_weights[i]) tokens like it (a sampled tail),
+    // i.e. its score gains log_weights[i].
+    const float* log_weights = nullptr;
     int64_t size() const { return indices ? end : end - begin; }
 };
 

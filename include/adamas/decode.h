@@ -63,6 +63,7 @@ class DecodeAttention {
         int32_t row;
         int64_t begin, end;  // range within the row's token set
         int64_t partial;     // first partial (one per query of the row)
+        bool tail = false;   // a sampled tail: its tokens carry log weights
     };
     std::vector<AttendItem> attend_items_;
     std::vector<AttentionPartial> merge_parts_;

@@ -69,6 +69,19 @@ struct PolicyConfig {
     // distance and keeps the best of them by the exact q·k (reading those keys), as the oracle would.
     // Off by default: at equal decode speed a larger budget buys more (docs/accuracy.md).
     int rerank = 0;
+    // Share of each set spent on a sample of the tokens the policy did not select (0: off): the policy
+    // selects the rest of the set as usual, and `tail_share` of it is drawn from the unselected tokens by
+    // stratified sampling, each drawn token weighted to stand for its stratum, so the attention the
+    // selection leaves out is estimated without bias instead of dropped. The recent window stays a
+    // quarter of the whole set; the forced tokens must fit in the selected part.
+    float tail_share = 0;
+    // adamas: draw the tail with probability ∝ exp(-tail_beta × code distance) instead of uniformly, so
+    // the tokens whose codes are near the query's (likely to score high) are drawn more often and weigh
+    // less each (0: uniform).
+    float tail_beta = 0;
+
+    // Tokens of a set of `set` tokens drawn from the unselected ones (0 when sampling is off).
+    int64_t tail_tokens(int64_t set) const { return int64_t(double(set) * double(tail_share)); }
 
     // Throws UsageError when the options contradict each other (budget < forced set, ...). `group` is the
     // model's query heads per KV head where known: a pooled config is then checked as it runs, with its

@@ -25,7 +25,7 @@ void attend_reference(const float* q, int count, const KvHeadView& kv, DType dty
             double dot = 0;
             for (int j = 0; j < d; ++j)
                 dot += double(qh[j]) * double(load_element(k, dtype, j));
-            score[size_t(i)] = dot * scale;
+            score[size_t(i)] = dot * scale + (tokens.log_weights ? double(tokens.log_weights[i]) : 0.0);
             top = std::max(top, score[size_t(i)]);
         }
         double total = 0;

@@ -49,8 +49,9 @@ void DecodeAttention::run(std::span<const DecodeRequest> requests, DecodeTimings
     for (const DecodeRequest& req : requests)
         max_d = std::max(max_d, req.kv.head_dim);
     // Per-thread partials for rows attended inside estimate (fused policies).
-    row_acc_.resize(size_t(threads) * size_t(q_heads_) * size_t(max_d));
-    row_partials_.resize(size_t(threads) * size_t(q_heads_));
+    // Two per query: its selected tokens and its sampled tail.
+    row_partials_.resize(size_t(threads) * size_t(q_heads_) * 2);
+    row_acc_.resize(row_partials_.size() * size_t(max_d));
     for (size_t i = 0; i < row_partials_.size(); ++i)
         row_partials_[i].acc = row_acc_.data() + i * size_t(max_d);
     // Preparing (query codes, buffer sizing) counts as estimate time: it is part of the step.
@@ -119,12 +120,21 @@ void DecodeAttention::attend_row(size_t slot_index, int row, int thread) {
     const int kv_head = sel.per_kv_head ? row : row / g;
     const int first_q = sel.per_kv_head ? row * g : row;
     const int queries = sel.per_kv_head ? g : 1;
-    const auto indices = sel.row(row);
-    AttentionPartial* partials = row_partials_.data() + size_t(thread) * size_t(q_heads_);
-    attend_partial(req.q + int64_t(first_q) * d, queries, req.kv.heads[size_t(kv_head)], req.kv.dtype, d,
+    const float* q = req.q + int64_t(first_q) * d;
+    const auto indices = sel.row(row), tail = sel.tail(row);
+    const auto tail_weights = sel.tail_log_weights(row);
+    AttentionPartial* partials = row_partials_.data() + size_t(thread) * size_t(q_heads_) * 2;
+    AttentionPartial* tail_partials = partials + queries;
+    attend_partial(q, queries, req.kv.heads[size_t(kv_head)], req.kv.dtype, d,
                    TokenSet{indices.data(), 0, int64_t(indices.size())}, partials);
-    for (int q = 0; q < queries; ++q)
-        merge_partials(partials + q, 1, d, req.out + int64_t(first_q + q) * d);
+    if (!tail.empty()) {
+        attend_partial(q, queries, req.kv.heads[size_t(kv_head)], req.kv.dtype, d,
+                       TokenSet{tail.data(), 0, int64_t(tail.size()), tail_weights.data()}, tail_partials);
+    }
+    for (int i = 0; i < queries; ++i) {
+        const AttentionPartial parts[2] = {partials[i], tail_partials[i]};
+        merge_partials(parts, tail.empty() ? 1 : 2, d, req.out + int64_t(first_q + i) * d);
+    }
 }
 
 void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
@@ -142,6 +152,12 @@ void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
             const int64_t size = sel.counts[size_t(row)];
             for (int64_t b = 0; b < std::max<int64_t>(size, 1); b += kAttendChunk) {
                 items.push_back({uint32_t(r), row, b, std::min(size, b + kAttendChunk), partial_count});
+                partial_count += queries;
+            }
+            // The sampled tail follows the row's tokens in its index list: one more item, weighted.
+            const int64_t tail = int64_t(sel.tail(row).size());
+            if (tail > 0) {
+                items.push_back({uint32_t(r), row, size, size + tail, partial_count, true});
                 partial_count += queries;
             }
         }
@@ -163,8 +179,9 @@ void DecodeAttention::attend_all(std::span<const DecodeRequest> requests) {
         if (sel.all_tokens) {
             tokens = TokenSet{nullptr, it.begin, it.end};
         } else {
-            tokens =
-                TokenSet{sel.indices.data() + it.row * sel.row_capacity + it.begin, 0, it.end - it.begin};
+            const int64_t at = it.row * sel.row_capacity + it.begin;
+            tokens = TokenSet{sel.indices.data() + at, 0, it.end - it.begin,
+                              it.tail ? sel.log_weights.data() + at : nullptr};
         }
         attend_partial(req.q + int64_t(first_q) * d, queries, req.kv.heads[size_t(kv_head)], req.kv.dtype, d,
                        tokens, partials_.data() + it.partial);

@@ -94,6 +94,13 @@ void PolicyConfig::validate(int group) const {
     if (budget < 1) fail_usage("budget {} must be at least 1", budget);
     if (page_size < 1) fail_usage("page size {} must be at least 1", page_size);
     if (rerank < 0 || rerank > 64) fail_usage("rerank factor {} must be between 0 (off) and 64", rerank);
+    if (!(tail_share >= 0 && tail_share <= 0.9f))
+        fail_usage("tail share {} must be between 0 (off) and 0.9", tail_share);
+    if (!(tail_beta >= 0 && tail_beta <= 10)) fail_usage("tail beta {} must be between 0 and 10", tail_beta);
+    if (tail_beta > 0 && (kind != PolicyKind::adamas || tail_share == 0))
+        fail_usage(
+            "a tail beta ({}) weighs a sampled tail by code distance: it needs adamas and a tail share",
+            tail_beta);
     if ((kind == PolicyKind::quest || kind == PolicyKind::streaming) && !force_current)
         fail_usage("{} always keeps the current token; it takes no --no-force-current", policy_name(kind));
     if (kind == PolicyKind::streaming && recent > 0)
@@ -120,17 +127,23 @@ void PolicyConfig::validate(int group) const {
                                  step.budget, group, budget)
                    : fmt::format("the budget {}", budget);
     };
+    // The sampled tail comes out of the set; the forced tokens must fit in what is left.
+    const int selected = step.budget - int(step.tail_tokens(step.budget));
+    const auto tail = [&] {
+        return selected < step.budget ? fmt::format(" less its sampled tail of {}", step.budget - selected)
+                                      : std::string();
+    };
     if (kind == PolicyKind::streaming) {
-        if (s >= step.budget)
+        if (s >= selected)
             fail_usage(
-                "streaming keeps {} sinks plus recent tokens, so they must fit in {} with room to spare", s,
-                set());
+                "streaming keeps {} sinks plus recent tokens, so they must fit in {}{} with room to spare", s,
+                set(), tail());
         return;
     }
-    const SelectionRule rule{step.budget, s, step.effective_recent(), force_current};
+    const SelectionRule rule{selected, s, step.effective_recent(), force_current};
     if (rule.forced_prefix() + rule.forced_suffix() > rule.budget)
-        fail_usage("the forced tokens ({} sinks + {} recent/current) exceed {}", rule.forced_prefix(),
-                   rule.forced_suffix(), set());
+        fail_usage("the forced tokens ({} sinks + {} recent/current) exceed {}{}", rule.forced_prefix(),
+                   rule.forced_suffix(), set(), tail());
 }
 
 PolicyConfig PolicyConfig::for_group(int group) const {
@@ -151,19 +164,25 @@ std::string PolicyConfig::describe(int group) const {
     const std::string window = pooled && group <= 0 && recent < 0 && kind == PolicyKind::adamas
                                    ? std::string("B·g/4")
                                    : std::to_string(step.effective_recent());
+    const std::string tail =
+        tail_share > 0 ? fmt::format(", tail {:g}{}", tail_share,
+                                     tail_beta > 0 ? fmt::format(" (beta {:g})", tail_beta) : std::string())
+                       : std::string();
     switch (kind) {
         case PolicyKind::dense:
             return "dense";
         case PolicyKind::adamas:
-            return fmt::format("adamas(B={}, {}, {}, S={}, W={}{}{})", budget, metric_name(metric), gqa_text,
-                               effective_sinks(), window, force_current ? "" : ", no forced current",
-                               rerank ? fmt::format(", rerank {}×B", rerank) : "");
+            return fmt::format("adamas(B={}, {}, {}, S={}, W={}{}{}{})", budget, metric_name(metric),
+                               gqa_text, effective_sinks(), window,
+                               force_current ? "" : ", no forced current",
+                               rerank ? fmt::format(", rerank {}×B", rerank) : "", tail);
         case PolicyKind::oracle:
-            return fmt::format("oracle(B={}, {}, S={}, W={})", budget, gqa_text, effective_sinks(), window);
+            return fmt::format("oracle(B={}, {}, S={}, W={}{})", budget, gqa_text, effective_sinks(), window,
+                               tail);
         case PolicyKind::quest:
-            return fmt::format("quest(B={}, P={}, {})", budget, page_size, gqa_text);
+            return fmt::format("quest(B={}, P={}, {}{})", budget, page_size, gqa_text, tail);
         case PolicyKind::streaming:
-            return fmt::format("streaming(B={}, {}, S={})", budget, gqa_text, effective_sinks());
+            return fmt::format("streaming(B={}, {}, S={}{})", budget, gqa_text, effective_sinks(), tail);
     }
     return "?";
 }

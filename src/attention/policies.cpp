@@ -1,6 +1,7 @@
 // The five selection policies. Each sizes its buffers in prepare(), does its bandwidth-bound pass in
 // estimate() over (KV head, token chunk) items, and picks each row's tokens in select().
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -77,6 +78,7 @@ class StreamingPolicy final : public SelectionPolicy {
                 out[k++] = int32_t(t);
         }
         s.counts[size_t(row)] = k;
+        draw_tail(step, row, s);
     }
 };
 
@@ -118,6 +120,11 @@ class AdamasPolicy final : public RankingPolicy {
             fusion_ = Fusion::none;
         }
         const bool fused = fusion_ != Fusion::none;
+        // The tail's proposal: exp(-β·distance) for every distance a row can have.
+        tail_table_.clear();
+        if (tail_ > 0 && requested_.tail_beta > 0)
+            for (int dist = 0; dist <= max_distance(d, step.kv.code_bits); ++dist)
+                tail_table_.push_back(std::max(1e-30f, std::exp(-requested_.tail_beta * float(dist))));
         if (!fused)  // fused items encode their own queries, in parallel
             encode_queries(step, 0, step.q_heads);
         const int item_rows = fusion_ == Fusion::per_row ? 1 : (shared() ? 1 : g);
@@ -186,9 +193,10 @@ class AdamasPolicy final : public RankingPolicy {
             s.counts[size_t(row)] =
                 select_by_distance(distances, max_distance(step.kv.head_dim, step.kv.code_bits),
                                    rule_of(config_), out, scratch_[size_t(thread)], minima);
-            return;
+        } else {
+            s.counts[size_t(row)] = rerank(step, distances, minima, candidates, row, thread, out);
         }
-        s.counts[size_t(row)] = rerank(step, distances, minima, candidates, row, thread, out);
+        draw_tail(step, row, s, tail_table_.empty() ? TailProposal{} : TailProposal{dist, tail_table_});
     }
     // The `candidates` nearest tokens by code distance (forced ones included), then the budget's best of
     // them by the exact q·k (in shared mode the group's best, as the oracle ranks). Both steps keep the
@@ -266,6 +274,7 @@ class AdamasPolicy final : public RankingPolicy {
         std::vector<float> scores;
     };
     std::vector<RerankScratch> rerank_scratch_;  // per thread
+    std::vector<float> tail_table_;              // the sampled tail's proposal by distance; empty: uniform
     std::vector<uint16_t> query_codes_;
     // Distances and block minima: one buffer of every row (split phases), or one per thread holding
     // one KV head's rows (fused).
@@ -306,6 +315,7 @@ class OraclePolicy final : public RankingPolicy {
         const std::span<const float> scores(scores_.data() + first_q * stride_, size_t(step.kv.tokens));
         s.counts[size_t(row)] = select_by_score(
             scores, rule_of(config_), s.indices.data() + row * s.row_capacity, scratch_[size_t(thread)]);
+        draw_tail(step, row, s);
     }
 
   private:
@@ -363,6 +373,7 @@ class QuestPolicy final : public RankingPolicy {
             for (int64_t t = pages[i] * page; t < std::min(n, (pages[i] + 1) * page); ++t)
                 out[k++] = int32_t(t);
         s.counts[size_t(row)] = k;
+        draw_tail(step, row, s);
     }
 
   private:
@@ -372,6 +383,18 @@ class QuestPolicy final : public RankingPolicy {
 };
 
 }  // namespace
+
+void SelectionPolicy::draw_tail(const StepInputs& step, int row, Selection& s, TailProposal proposal) const {
+    if (tail_ == 0 || s.tail_capacity == 0) return;
+    const int d = step.kv.head_dim, first_q = s.per_kv_head ? row * step.group() : row;
+    uint64_t seed = uint64_t(step.kv.tokens) << 16 ^ uint64_t(row);
+    for (int i = 0; i < std::min(d, 8); ++i)
+        seed = (seed ^ std::bit_cast<uint32_t>(step.q[int64_t(first_q) * d + i])) * 0x100000001b3ull;
+    const int64_t at = row * s.row_capacity + s.counts[size_t(row)];
+    s.tail_counts[size_t(row)] =
+        sample_unselected(s.row(row), step.kv.tokens, s.tail_capacity, seed, s.indices.data() + at,
+                          s.log_weights.data() + at, proposal);
+}
 
 std::unique_ptr<SelectionPolicy> make_policy(const PolicyConfig& config) {
     config.validate();

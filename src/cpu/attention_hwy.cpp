@@ -127,7 +127,14 @@ void AttendPartialT(const float* q, int count, const KvHeadView& kv, TokenSet to
                     }
                     prod[r] = hn::Add(s0, s1);
                 }
-                hn::Store(hn::Mul(TransposeSum(prod), scale), df, score[h] + i0);
+                VF s = hn::Mul(TransposeSum(prod), scale);
+                if (tokens.log_weights) {  // a sampled tail: padding lanes are masked below
+                    HWY_ALIGN float w[kLanes] = {};
+                    for (int r = 0; r < kLanes && i0 + r < len; ++r)
+                        w[r] = tokens.log_weights[b0 + i0 + r];
+                    s = hn::Add(s, hn::Load(df, w));
+                }
+                hn::Store(s, df, score[h] + i0);
             }
         }
         // Softmax bookkeeping per query: rescale what was accumulated if the max grew.

@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "adamas/attention.h"
 #include "test_util.h"
@@ -76,6 +79,47 @@ TEST(Attention, FastMatchesReference) {
                                 << " count=" << count << " gathered=" << gathered << " parts=" << parts;
                         }
                     }
+}
+
+// Per-token log weights (a sampled tail): the fast path equals the reference, and a token of log
+// weight log(c) counts as c copies of itself.
+TEST(Attention, LogWeightsCountTokensAsCopies) {
+    for (DType dtype : {DType::f32, DType::f16})
+        for (int d : {32, 64, 128})
+            for (int64_t m : {1, 7, 40, 300})
+                for (int count : {1, 3}) {
+                    const uint64_t seed = test::seed_for({int(dtype), d, m, count});
+                    const int64_t n = 3 * m;
+                    const Rows rows = make_rows(n, d, dtype, seed, 3.0f);
+                    const auto q = test::random_floats(size_t(count * d), seed + 2);
+                    const KvHeadView kv{rows.k.data(), rows.v.data()};
+                    std::vector<int32_t> idx, copies;
+                    std::vector<float> log_weights;
+                    for (int64_t i = 0; i < m; ++i) {
+                        const int32_t t = int32_t((i * 7) % n);
+                        const int c = 1 + int(i % 4);
+                        idx.push_back(t);
+                        log_weights.push_back(std::log(float(c)));
+                        copies.insert(copies.end(), size_t(c), t);
+                    }
+                    std::vector<float> want(size_t(count * d)), weighted(want.size());
+                    attend_reference(q.data(), count, kv, dtype, d,
+                                     TokenSet{copies.data(), 0, int64_t(copies.size())}, want.data());
+                    attend_reference(q.data(), count, kv, dtype, d,
+                                     TokenSet{idx.data(), 0, m, log_weights.data()}, weighted.data());
+                    const std::string where =
+                        fmt::format("{} d={} m={} count={}", dtype_name(dtype), d, m, count);
+                    EXPECT_LT(test::relative_error(weighted.data(), want.data(), want.size()), 1e-6) << where;
+                    std::vector<float> acc(size_t(count * d)), got(size_t(count * d));
+                    std::vector<AttentionPartial> partials(static_cast<size_t>(count));
+                    for (int h = 0; h < count; ++h)
+                        partials[size_t(h)].acc = acc.data() + h * d;
+                    attend_partial(q.data(), count, kv, dtype, d,
+                                   TokenSet{idx.data(), 0, m, log_weights.data()}, partials.data());
+                    for (int h = 0; h < count; ++h)
+                        merge_partials(&partials[size_t(h)], 1, d, got.data() + h * d);
+                    EXPECT_LT(test::relative_error(got.data(), want.data(), want.size()), 2e-5) << where;
+                }
 }
 
 TEST(Attention, LongContextAndLargeScores) {
