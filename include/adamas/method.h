@@ -77,7 +77,8 @@ struct PolicyConfig {
     float tail_share = 0;
     // adamas: draw the tail with probability ∝ exp(-tail_beta × code distance) instead of uniformly, so
     // the tokens whose codes are near the query's (likely to score high) are drawn more often and weigh
-    // less each (0: uniform).
+    // less each (0: uniform). oracle (an experiment: what a perfect estimate would give): ∝
+    // exp(tail_beta × exact logit).
     float tail_beta = 0;
 
     // Tokens of a set of `set` tokens drawn from the unselected ones (0 when sampling is off).

@@ -43,6 +43,25 @@ int64_t select_all(const StepInputs& step, Selection& s) {
     return 0;
 }
 
+// A sampled tail drawn by exact score (the oracle's, or adamas's re-ranked candidates): a token's class
+// is its logit's distance below the row's best logit in steps of 1/kClassesPerLogit, and class c is
+// drawn in proportion to exp(-β·c/kClassesPerLogit), i.e. to exp(β·logit).
+constexpr int kClasses = 4096;
+constexpr float kClassesPerLogit = 16;
+
+std::vector<float> logit_class_table(float beta) {
+    std::vector<float> table;
+    for (int c = 0; c < kClasses; ++c)
+        table.push_back(std::max(1e-30f, std::exp(-beta * float(c) / kClassesPerLogit)));
+    return table;
+}
+
+// The class of a raw score q·k (NaN: the last) below the row's best raw score, at head dim d.
+uint16_t logit_class(float best, float score, int d) {
+    const float c = (best - score) * (kClassesPerLogit / std::sqrt(float(d)));
+    return uint16_t(std::isnan(c) ? kClasses - 1 : std::min(float(kClasses - 1), c + 0.5f));
+}
+
 SelectionRule rule_of(const PolicyConfig& c) {
     return SelectionRule{c.budget, c.effective_sinks(), c.effective_recent(), c.force_current};
 }
@@ -121,10 +140,15 @@ class AdamasPolicy final : public RankingPolicy {
         }
         const bool fused = fusion_ != Fusion::none;
         // The tail's proposal: exp(-β·distance) for every distance a row can have.
+        // With re-ranking, by exact score: the candidates' own, the median left-out candidate's for the
+        // other tokens (as far from the query by code as the farthest candidates, or farther).
         tail_table_.clear();
-        if (tail_ > 0 && requested_.tail_beta > 0)
+        if (tail_ > 0 && requested_.tail_beta > 0 && reranks(step)) {
+            tail_table_ = logit_class_table(requested_.tail_beta);
+        } else if (tail_ > 0 && requested_.tail_beta > 0) {
             for (int dist = 0; dist <= max_distance(d, step.kv.code_bits); ++dist)
                 tail_table_.push_back(std::max(1e-30f, std::exp(-requested_.tail_beta * float(dist))));
+        }
         if (!fused)  // fused items encode their own queries, in parallel
             encode_queries(step, 0, step.q_heads);
         const int item_rows = fusion_ == Fusion::per_row ? 1 : (shared() ? 1 : g);
@@ -188,15 +212,45 @@ class AdamasPolicy final : public RankingPolicy {
                     Selection& s) {
         int32_t* out = s.indices.data() + row * s.row_capacity;
         const std::span<const uint16_t> distances(dist, size_t(step.kv.tokens));
-        const int64_t candidates = int64_t(config_.rerank) * config_.budget;
-        if (candidates <= config_.budget || candidates >= step.kv.tokens) {
+        if (!reranks(step)) {
             s.counts[size_t(row)] =
                 select_by_distance(distances, max_distance(step.kv.head_dim, step.kv.code_bits),
                                    rule_of(config_), out, scratch_[size_t(thread)], minima);
-        } else {
-            s.counts[size_t(row)] = rerank(step, distances, minima, candidates, row, thread, out);
+            draw_tail(step, row, s, tail_table_.empty() ? TailProposal{} : TailProposal{dist, tail_table_});
+            return;
         }
-        draw_tail(step, row, s, tail_table_.empty() ? TailProposal{} : TailProposal{dist, tail_table_});
+        const int64_t candidates = int64_t(config_.rerank) * config_.budget;
+        s.counts[size_t(row)] = rerank(step, distances, minima, candidates, row, thread, out);
+        if (tail_table_.empty()) return draw_tail(step, row, s);
+        const std::span<const int32_t> kept(out, size_t(s.counts[size_t(row)]));
+        draw_tail(step, row, s, TailProposal{candidate_classes(step, kept, thread), tail_table_});
+    }
+    bool reranks(const StepInputs& step) const {
+        const int64_t candidates = int64_t(config_.rerank) * config_.budget;
+        return candidates > config_.budget && candidates < step.kv.tokens;
+    }
+    // Every token's class for a tail drawn by exact score after re-ranking (see prepare_step).
+    const uint16_t* candidate_classes(const StepInputs& step, std::span<const int32_t> kept, int thread) {
+        RerankScratch& r = rerank_scratch_[size_t(thread)];
+        const int d = step.kv.head_dim;
+        const size_t count = r.tokens.size();  // the group's best scores are the first `count`
+        float best = -std::numeric_limits<float>::infinity();
+        for (size_t i = 0; i < count; ++i)
+            if (r.scores[i] > best) best = r.scores[i];
+        r.left_out.clear();
+        for (size_t i = 0; i < count; ++i)
+            if (!std::binary_search(kept.begin(), kept.end(), r.tokens[i]))
+                r.left_out.push_back(logit_class(best, r.scores[i], d));
+        uint16_t floor = kClasses - 1;
+        if (!r.left_out.empty()) {
+            const auto mid = r.left_out.begin() + ptrdiff_t(r.left_out.size() / 2);
+            std::nth_element(r.left_out.begin(), mid, r.left_out.end());
+            floor = *mid;
+        }
+        r.classes.assign(size_t(step.kv.tokens), floor);
+        for (size_t i = 0; i < count; ++i)
+            r.classes[size_t(r.tokens[i])] = logit_class(best, r.scores[i], d);
+        return r.classes.data();
     }
     // The `candidates` nearest tokens by code distance (forced ones included), then the budget's best of
     // them by the exact q·k (in shared mode the group's best, as the oracle ranks). Both steps keep the
@@ -271,7 +325,8 @@ class AdamasPolicy final : public RankingPolicy {
 
     struct RerankScratch {
         std::vector<int32_t> tokens, chosen;
-        std::vector<float> scores;
+        std::vector<float> scores;                // the first tokens.size(): the group's best per candidate
+        std::vector<uint16_t> classes, left_out;  // a tail drawn by exact score
     };
     std::vector<RerankScratch> rerank_scratch_;  // per thread
     std::vector<float> tail_table_;              // the sampled tail's proposal by distance; empty: uniform
@@ -295,6 +350,14 @@ class OraclePolicy final : public RankingPolicy {
         scores_.resize(size_t(step.q_heads * stride_));
         size_selection(s, shared(), rows(step), std::min<int64_t>(config_.budget, step.kv.tokens));
         size_scratch(threads);
+        // The tail's proposal (an experiment: the best any estimate of the scores could do): a token's
+        // class is its exact logit's distance below the row's best in steps of 1/kClassesPerLogit, drawn
+        // in proportion to exp(β·logit).
+        tail_table_.clear();
+        if (tail_ > 0 && requested_.tail_beta > 0) {
+            tail_table_ = logit_class_table(requested_.tail_beta);
+            if (classes_.size() < size_t(threads)) classes_.resize(size_t(threads));
+        }
         return step.kv.kv_heads() * chunks(step.kv.tokens, kEstimateChunk);
     }
     void estimate(const StepInputs& step, int64_t item, int) override {
@@ -315,7 +378,15 @@ class OraclePolicy final : public RankingPolicy {
         const std::span<const float> scores(scores_.data() + first_q * stride_, size_t(step.kv.tokens));
         s.counts[size_t(row)] = select_by_score(
             scores, rule_of(config_), s.indices.data() + row * s.row_capacity, scratch_[size_t(thread)]);
-        draw_tail(step, row, s);
+        if (tail_table_.empty()) return draw_tail(step, row, s);
+        std::vector<uint16_t>& classes = classes_[size_t(thread)];
+        classes.resize(scores.size());
+        float best = -std::numeric_limits<float>::infinity();
+        for (float x : scores)
+            best = max_nan_low(best, x);
+        for (size_t t = 0; t < scores.size(); ++t)
+            classes[t] = logit_class(best, scores[t], step.kv.head_dim);
+        draw_tail(step, row, s, TailProposal{classes.data(), tail_table_});
     }
 
   private:
@@ -324,6 +395,8 @@ class OraclePolicy final : public RankingPolicy {
     }
     std::vector<float> scores_;
     int64_t stride_ = 0;
+    std::vector<float> tail_table_;
+    std::vector<std::vector<uint16_t>> classes_;  // per thread
 };
 
 class QuestPolicy final : public RankingPolicy {

@@ -191,36 +191,43 @@ struct AlikeSequence {
 TEST(Decode, SampledTailMakesAlikeTokensExact) {
     // Adamas and the oracle keep the distinct tokens (sinks and window); streaming keeps its sinks and
     // the recent ones. Split phases, fused per row and fused per KV head all weigh the tail.
-    for (auto [qh, kvh, d] : {std::tuple{9, 3, 64}, std::tuple{4, 4, 64}, std::tuple{8, 2, 128}})
-        for (int64_t n : {700, 5000})
-            for (PolicyKind kind : {PolicyKind::adamas, PolicyKind::oracle, PolicyKind::streaming})
-                for (GqaMode gqa : {GqaMode::per_head, GqaMode::pooled})
-                    for (int threads : {1, 2, 8}) {
-                        AlikeSequence seq(qh, kvh, d, n, 4, test::seed_for({qh, d, n}));
-                        PolicyConfig c;
-                        c.kind = kind;
-                        c.budget = 64;
-                        c.gqa = gqa;
-                        c.sinks = 4;
-                        if (kind != PolicyKind::streaming) c.recent = 8;
-                        const std::string where =
-                            fmt::format("{} {}/{} d={} n={} {} threads={}", policy_name(kind), qh, kvh, d, n,
-                                        gqa_name(gqa), threads);
-                        const auto want = seq.dense_reference();
-                        const auto without = seq.run(c, threads);
-                        ASSERT_GT(test::relative_error(without.data(), want.data(), want.size()), 1e-3)
-                            << where << ": without a tail the step should differ from dense";
-                        c.tail_share = 0.25f;
-                        const auto got = seq.run(c, threads);
-                        EXPECT_LT(test::relative_error(got.data(), want.data(), want.size()), 2e-5) << where;
-                        if (kind == PolicyKind::adamas) {  // drawn by code distance: alike tokens, alike odds
-                            c.tail_beta = 0.2f;
-                            const auto by_distance = seq.run(c, threads);
-                            EXPECT_LT(test::relative_error(by_distance.data(), want.data(), want.size()),
-                                      2e-5)
-                                << where << ", beta 0.2";
-                        }
+    for (auto [qh, kvh, d, n] : {std::tuple{9, 3, 64, int64_t(700)}, std::tuple{9, 3, 64, int64_t(5000)},
+                                 std::tuple{4, 4, 64, int64_t(700)}, std::tuple{8, 2, 128, int64_t(2000)}}) {
+        for (PolicyKind kind : {PolicyKind::adamas, PolicyKind::oracle, PolicyKind::streaming})
+            for (GqaMode gqa : {GqaMode::per_head, GqaMode::pooled})
+                for (int threads : {1, 2, 8}) {
+                    AlikeSequence seq(qh, kvh, d, n, 4, test::seed_for({qh, d, n}));
+                    PolicyConfig c;
+                    c.kind = kind;
+                    c.budget = 64;
+                    c.gqa = gqa;
+                    c.sinks = 4;
+                    if (kind != PolicyKind::streaming) c.recent = 8;
+                    const std::string where =
+                        fmt::format("{} {}/{} d={} n={} {} threads={}", policy_name(kind), qh, kvh, d, n,
+                                    gqa_name(gqa), threads);
+                    const auto want = seq.dense_reference();
+                    const auto without = seq.run(c, threads);
+                    ASSERT_GT(test::relative_error(without.data(), want.data(), want.size()), 1e-3)
+                        << where << ": without a tail the step should differ from dense";
+                    c.tail_share = 0.25f;
+                    const auto got = seq.run(c, threads);
+                    EXPECT_LT(test::relative_error(got.data(), want.data(), want.size()), 2e-5) << where;
+                    // Drawn by code distance or exact score: alike tokens, alike odds.
+                    if (kind == PolicyKind::streaming) continue;
+                    c.tail_beta = kind == PolicyKind::adamas ? 0.2f : 1.0f;
+                    const auto weighted = seq.run(c, threads);
+                    EXPECT_LT(test::relative_error(weighted.data(), want.data(), want.size()), 2e-5)
+                        << where << ", beta " << c.tail_beta;
+                    if (kind == PolicyKind::adamas) {  // by the exact scores of re-ranked candidates
+                        c.rerank = 3;
+                        c.tail_beta = 1;
+                        const auto reranked = seq.run(c, threads);
+                        EXPECT_LT(test::relative_error(reranked.data(), want.data(), want.size()), 2e-5)
+                            << where << ", rerank 3, beta 1";
                     }
+                }
+    }
 }
 
 TEST(Decode, SampledTailOptionsAreChecked) {
@@ -244,6 +251,20 @@ TEST(Decode, SampledTailOptionsAreChecked) {
     EXPECT_THROW(c.validate(3), UsageError);
     c.recent = 90;
     EXPECT_NO_THROW(c.validate(3));
+    // A proposal needs a tail, and scores to draw by: code distances (adamas) or exact ones (oracle).
+    c.tail_beta = 1;
+    EXPECT_NO_THROW(c.validate(3));
+    c.kind = PolicyKind::oracle;
+    EXPECT_NO_THROW(c.validate(3));
+    c.kind = PolicyKind::streaming;
+    c.recent = -1;
+    EXPECT_THROW(c.validate(3), UsageError);
+    c.kind = PolicyKind::adamas;
+    c.tail_share = 0;
+    EXPECT_THROW(c.validate(3), UsageError);
+    c.tail_beta = 11;
+    c.tail_share = 0.25f;
+    EXPECT_THROW(c.validate(3), UsageError);
 }
 
 }  // namespace
