@@ -221,6 +221,11 @@ experiments() {
     if [[ $gqa == per-head ]]; then
         passkey_experiment shared-3x --budgets 192,384 --gqa shared
     fi
+    # A sampled tail (--tail): a quarter of the set drawn from the tokens the selection left out, each
+    # weighted to stand for those like it, in proportion to exp(exact logit): among adamas's re-ranked
+    # candidates (--rerank 8), and for the oracle, over every token (its bound: it reads every key).
+    run exp-tail-rerank-8 "${ppl[@]}" --policies adamas "${chosen[@]}" --rerank 8 --tail 0.25 --tail-beta 1
+    run exp-tail-oracle "${ppl[@]}" --policies oracle --tail 0.25 --tail-beta 1
     for layers in 0 1 3; do
         run "exp-dense-layers-$layers" "${ppl[@]}" --policies adamas "${base[@]}" --dense-layers "$layers"
         run "exp-dense-layers-$layers-oracle" "${ppl[@]}" --policies oracle --dense-layers "$layers"
