@@ -75,10 +75,14 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
                        "estimated instead of dropped (0: off; at most 0.9). The window stays a quarter of "
                        "the whole set")
             ->capture_default_str();
-    cmd.add_option("--tail-beta", o.tail_beta,
-                   "Adamas with --tail: draw the tail with probability proportional to exp(-beta x code "
-                   "distance), so tokens near the query are drawn more often and weigh less (0: uniform)")
-        ->capture_default_str();
+    CLI::Option* tail_beta =
+        cmd.add_option(
+               "--tail-beta", o.tail_beta,
+               "How --tail draws (0: uniformly). Adamas: in proportion to exp(-beta x code distance); "
+               "with --rerank, to exp(beta x exact logit) for the re-ranked candidates (the others "
+               "at the median left-out candidate's). Oracle: exp(beta x exact logit) for every "
+               "token. Tokens likelier to score high are drawn more often and weigh less each")
+            ->capture_default_str();
     cmd.add_flag("--paper", o.paper,
                  "Adamas as the paper ran it: a fixed threshold tau = 10, code distance alone, and per-head "
                  "GQA and no recent window unless --gqa or --recent is given (same as --tau-mode fixed "
@@ -87,7 +91,8 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool with_context) {
         ->excludes(tau_mode)
         ->excludes(code_bits)
         ->excludes(rerank)
-        ->excludes(tail);
+        ->excludes(tail)
+        ->excludes(tail_beta);
     cmd.add_option("--kv-dtype", o.kv_dtype, "KV-cache storage: f32, f16 or bf16")->capture_default_str();
     cmd.add_flag("--float-activations", o.float_activations,
                  "Decode products of Q4_0/Q4_1/Q8_0 weights on float activations instead of 8-bit ones "

@@ -75,10 +75,11 @@ struct PolicyConfig {
     // selection leaves out is estimated without bias instead of dropped. The recent window stays a
     // quarter of the whole set; the forced tokens must fit in the selected part.
     float tail_share = 0;
-    // adamas: draw the tail with probability ∝ exp(-tail_beta × code distance) instead of uniformly, so
-    // the tokens whose codes are near the query's (likely to score high) are drawn more often and weigh
-    // less each (0: uniform). oracle (an experiment: what a perfect estimate would give): ∝
-    // exp(tail_beta × exact logit).
+    // How the tail is drawn (0: uniformly). adamas: with probability ∝ exp(-tail_beta × code distance),
+    // so tokens whose codes are near the query's (likely to score high) are drawn more often and weigh
+    // less each; with re-ranking, ∝ exp(tail_beta × exact logit) for the candidates, whose keys it has
+    // read, and the median left-out candidate's for the other tokens. oracle (the bound: every key is
+    // read): ∝ exp(tail_beta × exact logit) for every token.
     float tail_beta = 0;
 
     // Tokens of a set of `set` tokens drawn from the unselected ones (0 when sampling is off).

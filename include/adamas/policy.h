@@ -83,7 +83,7 @@ class SelectionPolicy {
         }
         config_ = requested_.for_group(step.group());
         // A sampled tail comes out of the set: the policy selects the rest, with the recent window
-        // of the whole set, and the driver draws the tail once a row is selected (sample_unselected).
+        // of the whole set, and draws the tail once a row is selected (draw_tail).
         tail_ = 0;
         if (config_.tail_share > 0 && step.kv.tokens > config_.budget) {
             tail_ = config_.tail_tokens(config_.budget);

@@ -219,15 +219,15 @@ class AdamasPolicy final : public RankingPolicy {
             draw_tail(step, row, s, tail_table_.empty() ? TailProposal{} : TailProposal{dist, tail_table_});
             return;
         }
-        const int64_t candidates = int64_t(config_.rerank) * config_.budget;
+        const int64_t candidates = std::min(int64_t(config_.rerank) * config_.budget, step.kv.tokens);
         s.counts[size_t(row)] = rerank(step, distances, minima, candidates, row, thread, out);
         if (tail_table_.empty()) return draw_tail(step, row, s);
         const std::span<const int32_t> kept(out, size_t(s.counts[size_t(row)]));
         draw_tail(step, row, s, TailProposal{candidate_classes(step, kept, thread), tail_table_});
     }
+    // Re-ranking takes the R·B nearest tokens, or every token when there are fewer (the exact top B).
     bool reranks(const StepInputs& step) const {
-        const int64_t candidates = int64_t(config_.rerank) * config_.budget;
-        return candidates > config_.budget && candidates < step.kv.tokens;
+        return config_.rerank > 1 && step.kv.tokens > config_.budget;
     }
     // Every token's class for a tail drawn by exact score after re-ranking (see prepare_step).
     const uint16_t* candidate_classes(const StepInputs& step, std::span<const int32_t> kept, int thread) {

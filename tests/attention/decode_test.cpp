@@ -188,8 +188,9 @@ std::vector<std::vector<int32_t>> expected_rows(const Fixture& f, const PolicyCo
             group_distances_reference(qc.data(), count,
                                       CodeRows{view.heads[size_t(kvh)].codes, f.n, words, bits}, c.metric,
                                       c.gqa, dist.data(), f.n);
-            const int64_t candidates = int64_t(c.rerank) * c.budget;
-            if (candidates > c.budget && candidates < f.n) {  // the nearest by code, then the best by q·k
+            const int64_t candidates = std::min(int64_t(c.rerank) * c.budget, f.n);
+            if (c.rerank > 1 &&
+                f.n > c.budget) {  // the nearest by code (all, if fewer), then the best by q·k
                 SelectionRule wide = rule;
                 wide.budget = int(candidates);
                 std::vector<int32_t> near(static_cast<size_t>(candidates)),
@@ -356,8 +357,13 @@ TEST(Decode, AdamasRerankAndRelativeThresholdsMatchTheReference) {
                         ASSERT_EQ(std::vector<int32_t>(row.begin(), row.end()), want[r])
                             << where << " row " << r;
                     }
-                    if (rerank > 0 && rerank * set < n) {
-                        EXPECT_NE(want, unranked) << where;
+                    if (rerank > 1 && n >= 700) EXPECT_NE(want, unranked) << where;
+                    if (rerank > 1 && rerank * set >= n) {  // every token re-ranked: the exact top set
+                        PolicyConfig oracle = c;
+                        oracle.kind = PolicyKind::oracle;
+                        oracle.rerank = 0;
+                        oracle.recent = c.for_group(qh / kvh).effective_recent();  // adamas's window
+                        EXPECT_EQ(want, expected_rows(f, oracle)) << where;
                     }
                 }
 }
