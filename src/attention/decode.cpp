@@ -132,8 +132,13 @@ void DecodeAttention::attend_row(size_t slot_index, int row, int thread) {
                        TokenSet{tail.data(), 0, int64_t(tail.size()), tail_weights.data()}, tail_partials);
     }
     for (int i = 0; i < queries; ++i) {
+        float* out = req.out + int64_t(first_q + i) * d;
+        if (tail.empty()) {  // the tail's partials were not written
+            merge_partials(partials + i, 1, d, out);
+            continue;
+        }
         const AttentionPartial parts[2] = {partials[i], tail_partials[i]};
-        merge_partials(parts, tail.empty() ? 1 : 2, d, req.out + int64_t(first_q + i) * d);
+        merge_partials(parts, 2, d, out);
     }
 }
 
