@@ -97,7 +97,8 @@ void PolicyConfig::validate(int group) const {
     if (!(tail_share >= 0 && tail_share <= 0.9f))
         fail_usage("tail share {} must be between 0 (off) and 0.9", tail_share);
     if (!(tail_beta >= 0 && tail_beta <= 10)) fail_usage("tail beta {} must be between 0 and 10", tail_beta);
-    if (tail_beta > 0 && ((kind != PolicyKind::adamas && kind != PolicyKind::oracle) || tail_share == 0))
+    // Dense attends every token, so the tail options pass over it (a list like dense,adamas takes them).
+    if (tail_beta > 0 && (kind == PolicyKind::quest || kind == PolicyKind::streaming || tail_share == 0))
         fail_usage(
             "a tail beta ({}) draws a sampled tail by code distance (adamas) or exact score (oracle): it "
             "needs one of them and a tail share",

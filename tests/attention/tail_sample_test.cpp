@@ -259,7 +259,13 @@ TEST(Decode, SampledTailOptionsAreChecked) {
     c.kind = PolicyKind::streaming;
     c.recent = -1;
     EXPECT_THROW(c.validate(3), UsageError);
+    c.kind = PolicyKind::quest;
+    EXPECT_THROW(c.validate(3), UsageError);
+    // Dense attends every token: it passes over the tail options, so `dense,adamas` may share them.
+    c.kind = PolicyKind::dense;
+    EXPECT_NO_THROW(c.validate(3));
     c.kind = PolicyKind::adamas;
+    c.recent = 90;
     c.tail_share = 0;
     EXPECT_THROW(c.validate(3), UsageError);
     c.tail_beta = 11;
